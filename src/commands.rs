@@ -1,0 +1,371 @@
+//! The subcommands, as library functions: each takes its options and two writers and
+//! returns the process exit code, so `main` stays a thin shell and tests call them directly.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::{self, Diagnostic, Severity};
+use crate::emit;
+use crate::graph::EdgeKind;
+use crate::source::SourceFile;
+use crate::{CompileError, Compiled, Envs, compile, render, validate};
+
+/// Everything compiled and clean (no lint findings at or above `fail_on`, output fresh).
+pub const EXIT_OK: i32 = 0;
+/// Lint findings at or above `fail_on`, or `render --check` found stale output.
+pub const EXIT_FINDINGS: i32 = 1;
+/// The input cannot be compiled, or the command line is wrong.
+pub const EXIT_ERROR: i32 = 2;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiagnosticFormat {
+    Human,
+    Json,
+}
+
+/// How diagnostics are shown.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    pub format: DiagnosticFormat,
+    pub color: bool,
+}
+
+fn read_source(file: &Path, err: &mut dyn Write) -> Option<SourceFile> {
+    match std::fs::read(file) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Some(SourceFile::new(file.display().to_string(), text)),
+            Err(e) => {
+                let _ = writeln!(
+                    err,
+                    "error: {} is not UTF-8 text (invalid byte at offset {}); TOML files must be UTF-8",
+                    file.display(),
+                    e.utf8_error().valid_up_to()
+                );
+                None
+            }
+        },
+        Err(e) => {
+            let hint = if e.kind() == std::io::ErrorKind::NotFound {
+                "\n  help: pass the file with `-f <FILE>`, or create one with `berrys init`"
+            } else {
+                ""
+            };
+            let _ = writeln!(err, "error: cannot read {}: {e}{hint}", file.display());
+            None
+        }
+    }
+}
+
+/// Prints diagnostics: human ones to `err`, JSON to `out`.
+fn report(
+    diags: &[Diagnostic],
+    source: &SourceFile,
+    output: Output,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) {
+    match output.format {
+        DiagnosticFormat::Human => {
+            let _ = err.write_all(diagnostic::render_human(diags, source, output.color).as_bytes());
+            let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
+            let warnings = diags.len() - errors;
+            if !diags.is_empty() {
+                let _ = writeln!(
+                    err,
+                    "{}: {errors} error(s), {warnings} warning(s)",
+                    source.name
+                );
+            }
+        }
+        DiagnosticFormat::Json => {
+            let json: Vec<_> = diags.iter().map(|d| diagnostic::to_json(d, source)).collect();
+            let _ = serde_json::to_writer_pretty(&mut *out, &json);
+            let _ = writeln!(out);
+        }
+    }
+}
+
+/// Compiles and reports; `None` means the exit code is already decided (2).
+fn compile_and_report(
+    file: &Path,
+    envs: Envs<'_>,
+    output: Output,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(SourceFile, Vec<Compiled>), i32> {
+    let source = read_source(file, err).ok_or(EXIT_ERROR)?;
+    match compile(&source, envs) {
+        Ok(compiled) => {
+            if output.format == DiagnosticFormat::Json {
+                report(&[], &source, output, out, err);
+            }
+            Ok((source, compiled))
+        }
+        Err(CompileError::Diagnostics(diags)) => {
+            report(&diags, &source, output, out, err);
+            Err(EXIT_ERROR)
+        }
+        Err(CompileError::UnknownEnvironment { name, known }) => {
+            let suggestion = diagnostic::suggest(&name, known.iter().map(String::as_str))
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            let list = if known.is_empty() {
+                "none is defined".to_string()
+            } else {
+                format!("defined: base, {}", known.join(", "))
+            };
+            let _ = writeln!(
+                err,
+                "error: unknown environment `{name}`{suggestion}; {list} in {}",
+                source.name
+            );
+            Err(EXIT_ERROR)
+        }
+    }
+}
+
+pub struct LintOptions {
+    pub file: PathBuf,
+    pub env: Option<String>,
+    pub output: Output,
+}
+
+/// `berrys lint`: every phase up to the policies, for the base and every environment (or
+/// the one named).
+pub fn lint(opts: &LintOptions, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let envs = match &opts.env {
+        Some(e) => Envs::One(Some(e)),
+        None => Envs::All,
+    };
+    match compile_and_report(&opts.file, envs, opts.output, out, err) {
+        Ok(_) => EXIT_OK,
+        Err(code) => code,
+    }
+}
+
+pub struct RenderOptions {
+    pub file: PathBuf,
+    pub env: Option<String>,
+    pub out_dir: Option<PathBuf>,
+    pub check: bool,
+    pub output: Output,
+}
+
+/// `berrys render`: lint, then write (or with `--check`, compare) the output directory.
+pub fn render(opts: &RenderOptions, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let envs = match &opts.env {
+        Some(e) => Envs::One(Some(e)),
+        None => Envs::All,
+    };
+    let (_, compiled) = match compile_and_report(&opts.file, envs, opts.output, out, err) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let env_name = opts.env.as_deref().unwrap_or(crate::model::BASE_ENV);
+    let Some(target) = compiled.iter().find(|c| c.platform.env == env_name) else {
+        let _ = writeln!(err, "error: environment `{env_name}` was not compiled");
+        return EXIT_ERROR;
+    };
+    let files = match render::render(target) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let dir = opts
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| Path::new("rendered").join(env_name));
+    if opts.check {
+        let report = emit::check(&dir, &files);
+        if report.is_clean() {
+            let _ = writeln!(err, "{} is up to date ({} files)", dir.display(), files.len() + 1);
+            return EXIT_OK;
+        }
+        for (what, paths) in [
+            ("stale", &report.stale),
+            ("missing", &report.missing),
+            ("extra", &report.extra),
+        ] {
+            for p in paths {
+                let _ = writeln!(out, "{what}: {}", dir.join(p).display());
+            }
+        }
+        let _ = writeln!(
+            err,
+            "error: {} is out of date ({} stale, {} missing, {} extra); run `berrys render{}` and commit the result",
+            dir.display(),
+            report.stale.len(),
+            report.missing.len(),
+            report.extra.len(),
+            opts.env
+                .as_deref()
+                .map(|e| format!(" --env {e}"))
+                .unwrap_or_default()
+        );
+        return EXIT_FINDINGS;
+    }
+    match emit::write(&dir, &files) {
+        Ok(()) => {
+            let _ = writeln!(err, "wrote {} files to {}", files.len() + 1, dir.display());
+            EXIT_OK
+        }
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}; the previous output is unchanged");
+            EXIT_ERROR
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+    Json,
+}
+
+pub struct GraphOptions {
+    pub file: PathBuf,
+    pub env: Option<String>,
+    pub format: GraphFormat,
+    pub output: Output,
+}
+
+/// `berrys graph`: the dependency graph and deploy waves.
+pub fn graph(opts: &GraphOptions, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let output = Output {
+        format: DiagnosticFormat::Human,
+        ..opts.output
+    };
+    let (_, compiled) =
+        match compile_and_report(&opts.file, Envs::One(opts.env.as_deref()), output, out, err) {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
+    let Some(c) = compiled.first() else {
+        return EXIT_ERROR;
+    };
+    let text = match opts.format {
+        GraphFormat::Dot => graph_dot(c),
+        GraphFormat::Mermaid => graph_mermaid(c),
+        GraphFormat::Json => graph_json(c),
+    };
+    let _ = out.write_all(text.as_bytes());
+    EXIT_OK
+}
+
+fn graph_dot(c: &Compiled) -> String {
+    let mut s = format!("digraph \"{}\" {{\n  rankdir=LR;\n", c.platform.name);
+    for (name, wave) in &c.graph.waves {
+        s.push_str(&format!("  \"{name}\" [label=\"{name}\\nwave {wave}\"];\n"));
+    }
+    for (from, to, kind) in c.graph.edges() {
+        let style = match kind {
+            EdgeKind::Hard => "",
+            EdgeKind::Soft => " [style=dashed]",
+        };
+        s.push_str(&format!("  \"{from}\" -> \"{to}\"{style};\n"));
+    }
+    s.push_str("}\n");
+    s
+}
+
+fn graph_mermaid(c: &Compiled) -> String {
+    let mut s = "flowchart LR\n".to_string();
+    for (name, wave) in &c.graph.waves {
+        s.push_str(&format!("  {name}[\"{name} (wave {wave})\"]\n"));
+    }
+    for (from, to, kind) in c.graph.edges() {
+        let arrow = match kind {
+            EdgeKind::Hard => "-->",
+            EdgeKind::Soft => "-.->",
+        };
+        s.push_str(&format!("  {from} {arrow} {to}\n"));
+    }
+    s
+}
+
+fn graph_json(c: &Compiled) -> String {
+    #[derive(serde::Serialize)]
+    struct Edge<'a> {
+        from: &'a str,
+        to: &'a str,
+        kind: EdgeKind,
+    }
+    #[derive(serde::Serialize)]
+    struct Wave<'a> {
+        wave: u32,
+        services: Vec<&'a str>,
+    }
+    let max_wave = c.graph.waves.values().copied().max().unwrap_or(0);
+    let waves: Vec<Wave> = (0..=max_wave)
+        .map(|w| Wave {
+            wave: w,
+            services: c
+                .graph
+                .waves
+                .iter()
+                .filter(|(_, v)| **v == w)
+                .map(|(k, _)| k.as_str())
+                .collect(),
+        })
+        .filter(|w| !w.services.is_empty())
+        .collect();
+    let edges: Vec<Edge> = c
+        .graph
+        .edges()
+        .into_iter()
+        .map(|(from, to, kind)| Edge { from, to, kind })
+        .collect();
+    let value = serde_json::json!({
+        "platform": c.platform.name,
+        "environment": c.platform.env,
+        "services": c.graph.services,
+        "edges": edges,
+        "waves": waves,
+    });
+    let mut s = serde_json::to_string_pretty(&value).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// `berrys schema`: the JSON Schema of platform.toml.
+pub fn schema(out: &mut dyn Write) -> i32 {
+    let _ = out.write_all(validate::SCHEMA_TEXT.as_bytes());
+    EXIT_OK
+}
+
+/// The commented starter written by `berrys init`.
+pub const STARTER: &str = include_str!("../templates/starter.platform.toml");
+
+/// `berrys init`: writes a starter platform.toml, never over an existing file.
+pub fn init(file: &Path, err: &mut dyn Write) -> i32 {
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(file)
+        .and_then(|mut f| f.write_all(STARTER.as_bytes()));
+    match created {
+        Ok(()) => {
+            let _ = writeln!(
+                err,
+                "wrote {}; next: `berrys lint` and `berrys render`",
+                file.display()
+            );
+            EXIT_OK
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let _ = writeln!(
+                err,
+                "error: {} already exists; berrys init never overwrites a file (remove it, or pass another path with -f)",
+                file.display()
+            );
+            EXIT_ERROR
+        }
+        Err(e) => {
+            let _ = writeln!(err, "error: cannot write {}: {e}", file.display());
+            EXIT_ERROR
+        }
+    }
+}

@@ -1,0 +1,314 @@
+//! Diagnostics: what is wrong, where in `platform.toml`, and how to fix it.
+//!
+//! Every phase reports problems as [`Diagnostic`] values; none of them stops at the first
+//! problem. Rendering (miette's graphical handler for humans, JSON for machines) happens once,
+//! at the end, in [`render_human`] and [`to_json`].
+
+use std::fmt;
+use std::ops::Range;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+use serde::Serialize;
+
+use crate::source::SourceFile;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        })
+    }
+}
+
+/// A labelled byte range of the source.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Label {
+    pub span: Range<usize>,
+    pub text: String,
+}
+
+impl Label {
+    pub fn new(span: Range<usize>, text: impl Into<String>) -> Self {
+        Label {
+            span,
+            text: text.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Diagnostic {
+    /// Stable identifier: a rule code (`BR001`) or a compile-error kind (`syntax`, `schema`).
+    pub code: String,
+    /// Kebab-case name of the rule or error kind.
+    pub name: String,
+    pub severity: Severity,
+    pub message: String,
+    pub primary: Label,
+    pub secondary: Vec<Label>,
+    pub help: Option<String>,
+    /// Environments the diagnostic was found in (`base` for the file as written).
+    pub envs: Vec<String>,
+}
+
+impl Diagnostic {
+    pub fn error(
+        code: &str,
+        name: &str,
+        message: impl Into<String>,
+        span: Range<usize>,
+        label: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            code: code.to_string(),
+            name: name.to_string(),
+            severity: Severity::Error,
+            message: message.into(),
+            primary: Label::new(span, label),
+            secondary: Vec::new(),
+            help: None,
+            envs: Vec::new(),
+        }
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn with_secondary(mut self, span: Range<usize>, text: impl Into<String>) -> Self {
+        self.secondary.push(Label::new(span, text));
+        self
+    }
+
+    /// Attaches a "did you mean" suggestion when one of `candidates` is close to `found`.
+    pub fn with_suggestion<'a>(
+        self,
+        found: &str,
+        candidates: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
+        match suggest(found, candidates) {
+            Some(best) => self.with_help(format!("did you mean `{best}`?")),
+            None => self,
+        }
+    }
+}
+
+/// The candidate closest to `found`, if it is close enough to be a plausible typo.
+pub fn suggest<'a>(found: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(found, c), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
+        .map(|(_, c)| c)
+}
+
+/// Sorts by position, then merges diagnostics that are the same problem found in several
+/// environments into one entry listing them all.
+pub fn merge_and_sort(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    diags.sort_by(|a, b| {
+        (a.primary.span.start, a.primary.span.end, &a.code, &a.message).cmp(&(
+            b.primary.span.start,
+            b.primary.span.end,
+            &b.code,
+            &b.message,
+        ))
+    });
+    let mut out: Vec<Diagnostic> = Vec::with_capacity(diags.len());
+    for d in diags {
+        if let Some(last) = out.last_mut()
+            && last.code == d.code
+            && last.primary == d.primary
+            && last.message == d.message
+            && last.secondary == d.secondary
+        {
+            for env in d.envs {
+                if !last.envs.contains(&env) {
+                    last.envs.push(env);
+                }
+            }
+            continue;
+        }
+        out.push(d);
+    }
+    for d in &mut out {
+        d.envs.sort_by(|a, b| (a != "base", a).cmp(&(b != "base", b)));
+    }
+    out
+}
+
+/// Binds a diagnostic to its source for miette's renderer.
+struct Bound<'a> {
+    diag: &'a Diagnostic,
+    source: NamedSource<String>,
+    clamp: &'a SourceFile,
+}
+
+impl fmt::Debug for Bound<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.diag.message)
+    }
+}
+
+impl fmt::Display for Bound<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.diag.message)
+    }
+}
+
+impl std::error::Error for Bound<'_> {}
+
+impl miette::Diagnostic for Bound<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        let d = self.diag;
+        Some(Box::new(if d.code == d.name {
+            d.code.clone()
+        } else {
+            format!("{} {}", d.code, d.name)
+        }))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.diag.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        let env_note = match self.diag.envs.as_slice() {
+            [] => None,
+            [only] if only == "base" => None,
+            envs => Some(format!("found in: {}", envs.join(", "))),
+        };
+        match (&self.diag.help, env_note) {
+            (Some(h), Some(e)) => Some(Box::new(format!("{h}\n{e}"))),
+            (Some(h), None) => Some(Box::new(h.clone())),
+            (None, Some(e)) => Some(Box::new(e)),
+            (None, None) => None,
+        }
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(&self.source)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let d = self.diag;
+        let to_span = |l: &Label, primary: bool| {
+            let span = self.clamp.clamp_span(&l.span);
+            let text = (!l.text.is_empty()).then(|| l.text.clone());
+            if primary {
+                LabeledSpan::new_primary_with_span(text, span)
+            } else {
+                LabeledSpan::new_with_span(text, span)
+            }
+        };
+        Some(Box::new(
+            std::iter::once(to_span(&d.primary, true))
+                .chain(d.secondary.iter().map(move |l| to_span(l, false))),
+        ))
+    }
+}
+
+/// Renders diagnostics rustc-style, with the source underlined.
+pub fn render_human(diags: &[Diagnostic], source: &SourceFile, color: bool) -> String {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_links(false)
+        .with_width(100);
+    let mut out = String::new();
+    for d in diags {
+        let bound = Bound {
+            diag: d,
+            source: NamedSource::new(source.name.clone(), source.text.clone()),
+            clamp: source,
+        };
+        if handler.render_report(&mut out, &bound).is_err() {
+            // The handler only fails on a broken fmt::Write; a String never is one.
+            out.push_str(&d.message);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The machine-readable form of one diagnostic (`--format json`).
+#[derive(Debug, Serialize)]
+pub struct JsonDiagnostic<'a> {
+    pub code: &'a str,
+    pub name: &'a str,
+    pub severity: Severity,
+    pub message: &'a str,
+    pub file: &'a str,
+    pub line: usize,
+    pub column: usize,
+    pub end: JsonPosition,
+    pub help: Option<&'a str>,
+    pub environments: &'a [String],
+    pub related: Vec<JsonRelated<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonPosition {
+    pub line: usize,
+    pub column: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonRelated<'a> {
+    pub message: &'a str,
+    pub line: usize,
+    pub column: usize,
+    pub end: JsonPosition,
+}
+
+pub fn to_json<'a>(d: &'a Diagnostic, source: &'a SourceFile) -> JsonDiagnostic<'a> {
+    let (line, column) = source.line_col(d.primary.span.start);
+    let (end_line, end_column) = source.line_col(d.primary.span.end);
+    JsonDiagnostic {
+        code: &d.code,
+        name: &d.name,
+        severity: d.severity,
+        message: &d.message,
+        file: &source.name,
+        line,
+        column,
+        end: JsonPosition {
+            line: end_line,
+            column: end_column,
+        },
+        help: d.help.as_deref(),
+        environments: &d.envs,
+        related: d
+            .secondary
+            .iter()
+            .map(|l| {
+                let (line, column) = source.line_col(l.span.start);
+                let (el, ec) = source.line_col(l.span.end);
+                JsonRelated {
+                    message: &l.text,
+                    line,
+                    column,
+                    end: JsonPosition {
+                        line: el,
+                        column: ec,
+                    },
+                }
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,262 @@
+//! Phase 7: bytes on disk.
+//!
+//! YAML goes through serde-saphyr, which quotes every string YAML 1.1 would read as
+//! something else (`on`, `no`, `0777`, `1e3`, `2024-01-01`, …). The output directory is
+//! staged next to its final place and swapped in only when complete, so a failed run leaves
+//! the previous output untouched. The `.berrys-manifest` lists what berrys wrote; the next
+//! render replaces exactly those files and leaves every other file where it is.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+pub const MANIFEST: &str = ".berrys-manifest";
+const MANIFEST_HEADER: &str = "# Files written by berrys. The next `berrys render` replaces exactly these;\n# other files in this directory are left alone.\n";
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmitError {
+    #[error("cannot serialise {kind}: {message}")]
+    Serialise { kind: String, message: String },
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    #[error("{0} is not a directory")]
+    NotADirectory(PathBuf),
+}
+
+fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> EmitError + 'a {
+    move |source| EmitError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// One YAML document, already serialised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document(pub String);
+
+impl Document {
+    pub fn new<T: Serialize>(value: &T) -> Result<Document, EmitError> {
+        to_yaml(value).map(Document)
+    }
+}
+
+pub fn to_yaml<T: Serialize>(value: &T) -> Result<String, EmitError> {
+    serde_saphyr::to_string(value).map_err(|e| EmitError::Serialise {
+        kind: std::any::type_name::<T>()
+            .rsplit("::")
+            .next()
+            .unwrap_or("value")
+            .to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// A multi-document YAML file: every document starts with `---`.
+pub fn yaml_documents(docs: &[Document]) -> String {
+    let mut out = String::new();
+    for d in docs {
+        out.push_str("---\n");
+        out.push_str(&d.0);
+        if !d.0.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// A file berrys writes, relative to the output directory (always `/`-separated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputFile {
+    pub path: String,
+    pub contents: String,
+}
+
+impl OutputFile {
+    pub fn new(path: &str, contents: String) -> Self {
+        OutputFile {
+            path: path.to_string(),
+            contents,
+        }
+    }
+}
+
+/// The manifest for a set of files (listing itself too).
+pub fn manifest(files: &[OutputFile]) -> OutputFile {
+    let mut paths: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    paths.insert(MANIFEST);
+    let mut contents = MANIFEST_HEADER.to_string();
+    for p in paths {
+        contents.push_str(p);
+        contents.push('\n');
+    }
+    OutputFile::new(MANIFEST, contents)
+}
+
+/// Paths listed in an existing directory's manifest (empty when there is none).
+fn previous_manifest(dir: &Path) -> BTreeSet<String> {
+    fs::read_to_string(dir.join(MANIFEST))
+        .map(|text| {
+            text.lines()
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                // Never follow a manifest entry outside the directory.
+                .filter(|l| {
+                    !l.split('/')
+                        .any(|c| c.is_empty() || c == ".." || c == ".")
+                        && !l.starts_with('/')
+                })
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Writes `files` (plus the manifest) as the new contents of `dir`, atomically with respect
+/// to failures: everything is staged in a sibling directory first, and `dir` is only
+/// replaced once the stage is complete. Files in `dir` that the previous manifest does not
+/// list are carried over untouched.
+pub fn write(dir: &Path, files: &[OutputFile]) -> Result<(), EmitError> {
+    let mut files = files.to_vec();
+    files.push(manifest(&files));
+
+    if dir.exists() && !dir.is_dir() {
+        return Err(EmitError::NotADirectory(dir.to_path_buf()));
+    }
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).map_err(io_err("cannot create", &parent))?;
+    let base = dir
+        .file_name()
+        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let pid = std::process::id();
+    let stage = parent.join(format!(".{base}.berrys-stage-{pid}"));
+    let old = parent.join(format!(".{base}.berrys-old-{pid}"));
+
+    let result = stage_and_swap(dir, &stage, &old, &files);
+    if result.is_err() {
+        // Best effort: a leftover stage must not be mistaken for output.
+        let _ = fs::remove_dir_all(&stage);
+    }
+    result
+}
+
+fn stage_and_swap(
+    dir: &Path,
+    stage: &Path,
+    old: &Path,
+    files: &[OutputFile],
+) -> Result<(), EmitError> {
+    if stage.exists() {
+        fs::remove_dir_all(stage).map_err(io_err("cannot remove", stage))?;
+    }
+    fs::create_dir_all(stage).map_err(io_err("cannot create", stage))?;
+
+    if dir.is_dir() {
+        let ours = previous_manifest(dir);
+        let ours: BTreeSet<PathBuf> = ours.iter().map(PathBuf::from).collect();
+        carry_over(dir, stage, Path::new(""), &ours)?;
+    }
+    for f in files {
+        let path = stage.join(&f.path);
+        if let Some(p) = path.parent() {
+            fs::create_dir_all(p).map_err(io_err("cannot create", p))?;
+        }
+        // A carried-over file of the same name is replaced, never written through.
+        if path.symlink_metadata().is_ok() {
+            fs::remove_file(&path).map_err(io_err("cannot replace", &path))?;
+        }
+        fs::write(&path, &f.contents).map_err(io_err("cannot write", &path))?;
+    }
+
+    if dir.exists() {
+        fs::rename(dir, old).map_err(io_err("cannot move aside", dir))?;
+        if let Err(e) = fs::rename(stage, dir) {
+            // Put the previous output back before reporting.
+            let _ = fs::rename(old, dir);
+            return Err(io_err("cannot move into place", dir)(e));
+        }
+        fs::remove_dir_all(old).map_err(io_err("cannot remove", old))?;
+    } else {
+        fs::rename(stage, dir).map_err(io_err("cannot move into place", dir))?;
+    }
+    Ok(())
+}
+
+/// Hard-links (or copies) every entry of `from` that berrys did not write into `to`.
+fn carry_over(
+    from_root: &Path,
+    to_root: &Path,
+    rel: &Path,
+    ours: &BTreeSet<PathBuf>,
+) -> Result<(), EmitError> {
+    let from = from_root.join(rel);
+    let entries = fs::read_dir(&from).map_err(io_err("cannot read", &from))?;
+    for entry in entries {
+        let entry = entry.map_err(io_err("cannot read", &from))?;
+        let rel_path = rel.join(entry.file_name());
+        let meta = entry
+            .path()
+            .symlink_metadata()
+            .map_err(io_err("cannot read", &entry.path()))?;
+        let target = to_root.join(&rel_path);
+        if meta.is_dir() {
+            fs::create_dir_all(&target).map_err(io_err("cannot create", &target))?;
+            carry_over(from_root, to_root, &rel_path, ours)?;
+            // Directories that held only berrys' files disappear with them.
+            if fs::read_dir(&target).is_ok_and(|mut d| d.next().is_none()) {
+                let _ = fs::remove_dir(&target);
+            }
+        } else if !ours.contains(&rel_path) && rel_path != Path::new(MANIFEST) {
+            if fs::hard_link(entry.path(), &target).is_err() {
+                fs::copy(entry.path(), &target).map_err(io_err("cannot copy", &entry.path()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What `render --check` found.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct CheckReport {
+    /// Files whose contents differ from what would be written.
+    pub stale: Vec<String>,
+    /// Files that would be written but do not exist.
+    pub missing: Vec<String>,
+    /// Files berrys wrote before (in the manifest) that it would no longer write.
+    pub extra: Vec<String>,
+}
+
+impl CheckReport {
+    pub fn is_clean(&self) -> bool {
+        self.stale.is_empty() && self.missing.is_empty() && self.extra.is_empty()
+    }
+}
+
+/// Compares `dir` with what [`write`] would leave there, touching nothing.
+pub fn check(dir: &Path, files: &[OutputFile]) -> CheckReport {
+    let mut files = files.to_vec();
+    files.push(manifest(&files));
+    let mut report = CheckReport::default();
+    for f in &files {
+        match fs::read(dir.join(&f.path)) {
+            Ok(bytes) if bytes == f.contents.as_bytes() => {}
+            Ok(_) => report.stale.push(f.path.clone()),
+            Err(_) => report.missing.push(f.path.clone()),
+        }
+    }
+    let expected: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    report.extra = previous_manifest(dir)
+        .into_iter()
+        .filter(|p| !expected.contains(p.as_str()))
+        .collect();
+    report
+}

@@ -1,0 +1,135 @@
+//! berrys: a declarative platform compiler and policy linter.
+//!
+//! One `platform.toml` goes through the phases below, one module each:
+//!
+//! 1. [`parse`]: TOML text → spanned document tree (all syntax errors at once);
+//! 2. [`validate`]: JSON Schema validation of that tree, errors at their spans;
+//! 3. [`model`]: the typed model of each environment, references resolved;
+//! 4. [`graph`]: the dependency graph, cycles rejected, deploy waves derived;
+//! 5. lint: policies over the whole platform (the rule registry);
+//! 6. [`render`]: Kubernetes objects as typed values;
+//! 7. [`emit`]: deterministic YAML, written atomically or compared (`--check`).
+//!
+//! Every phase returns all of its diagnostics; a phase runs only when the ones before it
+//! succeeded, because its input would otherwise be partial.
+
+pub mod commands;
+pub mod diagnostic;
+pub mod emit;
+pub mod graph;
+pub mod model;
+pub mod parse;
+pub mod render;
+pub mod source;
+pub mod units;
+pub mod validate;
+
+use serde::Deserialize;
+
+use diagnostic::Diagnostic;
+use model::{BASE_ENV, Platform, RawDocument};
+use source::SourceFile;
+
+/// One environment, compiled: the model and its dependency graph.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub platform: Platform,
+    pub graph: graph::Graph,
+}
+
+/// Which environments to compile.
+#[derive(Debug, Clone, Copy)]
+pub enum Envs<'a> {
+    /// The file as written and every environment it declares.
+    All,
+    /// One environment (`base` or `None`: the file as written).
+    One(Option<&'a str>),
+}
+
+/// A compilation that failed: every diagnostic, and whether the problem is the environment
+/// asked for on the command line rather than the file.
+#[derive(Debug)]
+pub enum CompileError {
+    Diagnostics(Vec<Diagnostic>),
+    UnknownEnvironment {
+        name: String,
+        known: Vec<String>,
+    },
+}
+
+/// Phases 1–4 for the selected environments. All problems of all environments are returned
+/// together, each listing the environments it was found in.
+pub fn compile(source: &SourceFile, envs: Envs<'_>) -> Result<Vec<Compiled>, CompileError> {
+    let doc = parse::parse(source).map_err(CompileError::Diagnostics)?;
+    let (json, index) = validate::to_json(&doc);
+    let schema_errors = validate::validate(&json, &index);
+    if !schema_errors.is_empty() {
+        return Err(CompileError::Diagnostics(diagnostic::merge_and_sort(
+            schema_errors,
+        )));
+    }
+    let base_raw = deserialize(&doc).map_err(|d| CompileError::Diagnostics(vec![d]))?;
+    let env_names = model::environment_names(&base_raw);
+    let selected: Vec<Option<String>> = match envs {
+        Envs::All => std::iter::once(None)
+            .chain(env_names.iter().cloned().map(Some))
+            .collect(),
+        Envs::One(None) => vec![None],
+        Envs::One(Some(e)) if e == BASE_ENV => vec![None],
+        Envs::One(Some(e)) => {
+            if !env_names.iter().any(|n| n == e) {
+                return Err(CompileError::UnknownEnvironment {
+                    name: e.to_string(),
+                    known: env_names,
+                });
+            }
+            vec![Some(e.to_string())]
+        }
+    };
+
+    let mut diags = Vec::new();
+    let mut compiled = Vec::new();
+    for env in &selected {
+        let env = env.as_deref();
+        let env_raw = match env {
+            None => base_raw.clone(),
+            Some(e) => match deserialize(&model::apply_environment(&doc, e)) {
+                Ok(raw) => raw,
+                Err(d) => {
+                    diags.push(d);
+                    continue;
+                }
+            },
+        };
+        let platform = match model::resolve(&base_raw, &env_raw, env) {
+            Ok(p) => p,
+            Err(d) => {
+                diags.extend(d);
+                continue;
+            }
+        };
+        match graph::build(&platform) {
+            Ok(graph) => compiled.push(Compiled { platform, graph }),
+            Err(d) => diags.extend(d),
+        }
+    }
+    if diags.is_empty() {
+        Ok(compiled)
+    } else {
+        Err(CompileError::Diagnostics(diagnostic::merge_and_sort(diags)))
+    }
+}
+
+/// Deserialises the (schema-valid) tree into the raw model. A failure means the schema
+/// accepted something the model cannot hold; it is still reported at its place.
+fn deserialize(doc: &parse::Document<'_>) -> Result<RawDocument, Diagnostic> {
+    RawDocument::deserialize(toml::de::Deserializer::from(doc.clone())).map_err(|e| {
+        Diagnostic::error(
+            "invalid",
+            "invalid-value",
+            format!("invalid value: {}", e.message().trim()),
+            e.span().unwrap_or(0..0),
+            "here",
+        )
+    })
+}

@@ -1,0 +1,277 @@
+//! The document as written: serde structs whose values keep their source spans.
+//!
+//! The schema has already accepted the document when these are deserialised, so a failure
+//! here means schema and structs disagree (a test guards against that).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, IgnoredAny, MapAccess, Visitor, value::MapAccessDeserializer};
+use serde::{Deserialize, Deserializer};
+use toml::Spanned;
+
+pub type Sp<T> = Spanned<T>;
+pub type SpMap<V> = BTreeMap<Sp<String>, V>;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDocument {
+    pub platform: RawPlatform,
+    #[serde(default)]
+    pub observability: RawObservability,
+    #[serde(default)]
+    pub environments: SpMap<Sp<RawEnvironment>>,
+    #[serde(default)]
+    pub scaling: SpMap<Sp<RawTier>>,
+    #[serde(default)]
+    pub rate_limits: SpMap<Sp<RawRateLimit>>,
+    #[serde(default)]
+    pub pools: SpMap<Sp<RawPool>>,
+    #[serde(default)]
+    pub datastores: SpMap<Sp<RawDatastore>>,
+    #[serde(default)]
+    pub services: SpMap<Sp<RawService>>,
+    #[serde(default)]
+    pub lint: RawLint,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlatform {
+    pub name: Sp<String>,
+    pub namespace: Option<Sp<String>>,
+    pub registry: Option<Sp<String>>,
+    pub kubernetes: Option<Sp<String>>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    pub autoscaling: Option<Sp<bool>>,
+    pub quota: Option<Sp<RawResources>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawResources {
+    pub cpu: Option<Sp<String>>,
+    pub memory: Option<Sp<String>>,
+    pub cpu_limit: Option<Sp<String>>,
+    pub memory_limit: Option<Sp<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawObservability {
+    pub requests_metric: Option<Sp<String>>,
+    pub latency_metric: Option<Sp<String>>,
+    pub service_label: Option<Sp<String>>,
+    pub code_label: Option<Sp<String>>,
+    pub latency_buckets: Option<Vec<Sp<String>>>,
+    pub datasource: Option<Sp<String>>,
+    pub retention: Option<Sp<String>>,
+    pub scrape_interval: Option<Sp<String>>,
+    pub runbook_url: Option<Sp<String>>,
+    pub prometheus_namespace: Option<Sp<String>>,
+    pub ingress_namespace: Option<Sp<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEnvironment {
+    pub autoscaling: Option<Sp<bool>>,
+    pub replicas: Option<Sp<u32>>,
+    pub namespace: Option<Sp<String>>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Only the names matter here: overrides are merged into the document tree before the
+    /// environment's model is built, so their values keep their own spans.
+    #[serde(default)]
+    pub services: SpMap<IgnoredAny>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTier {
+    pub min_replicas: Sp<u32>,
+    pub max_replicas: Sp<u32>,
+    pub cpu_target: Option<Sp<u32>>,
+    pub memory_target: Option<Sp<u32>>,
+    pub scale_up: Option<Sp<RawPolicy>>,
+    pub scale_down: Option<Sp<RawPolicy>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    pub stabilization: Option<Sp<String>>,
+    pub max_pods: Option<Sp<u32>>,
+    pub max_percent: Option<Sp<u32>>,
+    pub period: Option<Sp<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScalingOverride {
+    pub tier: Sp<String>,
+    pub min_replicas: Option<Sp<u32>>,
+    pub max_replicas: Option<Sp<u32>>,
+    pub cpu_target: Option<Sp<u32>>,
+    pub memory_target: Option<Sp<u32>>,
+    pub scale_up: Option<Sp<RawPolicy>>,
+    pub scale_down: Option<Sp<RawPolicy>>,
+}
+
+/// `scaling = "edge"` or `scaling = { tier = "standard", max_replicas = 8 }`.
+///
+/// Deserialised by hand rather than `#[serde(untagged)]`: untagged buffers the value and
+/// loses the spans inside the table form.
+#[derive(Debug, Clone)]
+pub enum RawScaling {
+    Tier(String),
+    Inline(Box<RawScalingOverride>),
+}
+
+impl<'de> Deserialize<'de> for RawScaling {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ScalingVisitor;
+        impl<'de> Visitor<'de> for ScalingVisitor {
+            type Value = RawScaling;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a scaling tier name or a table with `tier`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawScaling, E> {
+                Ok(RawScaling::Tier(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawScaling, A::Error> {
+                RawScalingOverride::deserialize(MapAccessDeserializer::new(map))
+                    .map(|o| RawScaling::Inline(Box::new(o)))
+            }
+        }
+        deserializer.deserialize_any(ScalingVisitor)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRateLimit {
+    pub requests: Sp<u64>,
+    pub window: Sp<String>,
+    pub burst: Option<Sp<u64>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPool {
+    pub min: Option<Sp<u32>>,
+    pub max: Sp<u32>,
+    pub timeout: Option<Sp<String>>,
+    pub recycle: Option<Sp<String>>,
+    pub pre_ping: Option<Sp<bool>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDatastore {
+    pub engine: Sp<String>,
+    pub max_connections: Sp<u64>,
+    pub reserved_connections: Option<Sp<u64>>,
+    pub port: Sp<u16>,
+    pub cidr: Sp<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    pub image: Sp<String>,
+    pub port: Sp<u16>,
+    pub layer: Option<Sp<String>>,
+    pub critical: Option<Sp<bool>>,
+    pub scaling: Option<Sp<RawScaling>>,
+    pub replicas: Option<Sp<u32>>,
+    pub rate_limit: Option<Sp<String>>,
+    pub resources: Option<Sp<RawResources>>,
+    #[serde(default)]
+    pub depends_on: Vec<Sp<String>>,
+    #[serde(default)]
+    pub soft_depends_on: Vec<Sp<String>>,
+    #[serde(default)]
+    pub datastores: SpMap<Sp<String>>,
+    #[serde(default)]
+    pub egress: Vec<Sp<RawEgress>>,
+    pub ingress: Option<Sp<RawIngress>>,
+    #[serde(default)]
+    pub metrics: Vec<Sp<RawMetric>>,
+    #[serde(default)]
+    pub env: SpMap<Sp<String>>,
+    #[serde(default)]
+    pub secrets: SpMap<Sp<String>>,
+    #[serde(default)]
+    pub probes: RawProbes,
+    pub slo: Option<Sp<RawSlo>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEgress {
+    pub name: Sp<String>,
+    pub cidr: Sp<String>,
+    pub port: Sp<u16>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIngress {
+    pub host: Sp<String>,
+    pub path: Option<Sp<String>>,
+    pub tls_secret: Option<Sp<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetric {
+    pub name: Sp<String>,
+    pub target: Sp<f64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProbes {
+    pub liveness: Option<Sp<String>>,
+    pub readiness: Option<Sp<String>>,
+    pub startup: Option<Sp<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlo {
+    pub availability: Option<Sp<f64>>,
+    pub latency: Option<Sp<RawLatency>>,
+    pub window: Option<Sp<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLatency {
+    pub threshold: Sp<String>,
+    pub percentile: Sp<f64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLint {
+    pub fail_on: Option<Sp<String>>,
+    #[serde(default)]
+    pub rules: SpMap<Sp<String>>,
+    #[serde(default)]
+    pub exempt: Vec<Sp<RawExempt>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExempt {
+    pub rule: Sp<String>,
+    pub env: Option<Sp<String>>,
+    pub service: Option<Sp<String>>,
+    pub reason: Sp<String>,
+    pub expires: Option<Sp<String>>,
+}

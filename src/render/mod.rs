@@ -1,0 +1,36 @@
+//! Phase 6: everything berrys writes, as in-memory files.
+//!
+//! Rendering is a pure function of one compiled environment: no clock, no randomness, no
+//! filesystem. [`crate::emit`] decides where and how the files land.
+
+pub mod kubernetes;
+
+use crate::Compiled;
+use crate::emit::{self, OutputFile};
+
+/// Renders one compiled environment into the files of the output directory, sorted by path.
+pub fn render(compiled: &Compiled) -> Result<Vec<OutputFile>, emit::EmitError> {
+    let mut files = Vec::new();
+    let mut resources = Vec::new();
+
+    let platform_docs = kubernetes::platform_objects(compiled)?;
+    files.push(OutputFile::new(
+        "kubernetes/platform.yaml",
+        emit::yaml_documents(&platform_docs),
+    ));
+    resources.push("kubernetes/platform.yaml".to_string());
+
+    for service in compiled.platform.services.values() {
+        let docs = kubernetes::service_objects(compiled, service)?;
+        let path = format!("kubernetes/{}.yaml", service.name.get_ref());
+        files.push(OutputFile::new(&path, emit::yaml_documents(&docs)));
+        resources.push(path);
+    }
+
+    files.push(OutputFile::new(
+        "kustomization.yaml",
+        emit::yaml_documents(&[kubernetes::kustomization(resources)?]),
+    ));
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
