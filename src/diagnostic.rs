@@ -185,11 +185,12 @@ impl miette::Diagnostic for Bound<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        let env_note = match self.diag.envs.as_slice() {
-            [] => None,
-            [only] if only == "base" => None,
-            envs => Some(format!("found in: {}", envs.join(", "))),
-        };
+        // A problem of the file as written shows in every environment; naming them is noise.
+        let envs = &self.diag.envs;
+        let env_note = (!envs.is_empty() && !envs.iter().any(|e| e == "base")).then(|| {
+            let s = if envs.len() == 1 { "" } else { "s" };
+            format!("in environment{s}: {}", envs.join(", "))
+        });
         match (&self.diag.help, env_note) {
             (Some(h), Some(e)) => Some(Box::new(format!("{h}\n{e}"))),
             (Some(h), None) => Some(Box::new(h.clone())),

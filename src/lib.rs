@@ -101,15 +101,12 @@ pub fn compile(source: &SourceFile, envs: Envs<'_>) -> Result<Vec<Compiled>, Com
                 }
             },
         };
-        let platform = match model::resolve(&base_raw, &env_raw, env) {
-            Ok(p) => p,
-            Err(d) => {
-                diags.extend(d);
-                continue;
-            }
-        };
+        let (platform, model_diags) = model::resolve(&base_raw, &env_raw, env);
+        let model_ok = model_diags.is_empty();
+        diags.extend(model_diags);
         match graph::build(&platform) {
-            Ok(graph) => compiled.push(Compiled { platform, graph }),
+            Ok(graph) if model_ok => compiled.push(Compiled { platform, graph }),
+            Ok(_) => {}
             Err(d) => diags.extend(d),
         }
     }

@@ -464,7 +464,8 @@ impl<'r> Resolver<'r> {
             let max = over
                 .and_then(|o| o.max_replicas.clone())
                 .unwrap_or_else(|| tier.max_replicas.clone());
-            if min.get_ref() > max.get_ref() {
+            let overridden = over.is_some_and(|o| o.min_replicas.is_some() || o.max_replicas.is_some());
+            if overridden && min.get_ref() > max.get_ref() {
                 self.diags.push(
                     Diagnostic::error(
                         "invalid",
@@ -542,11 +543,14 @@ impl<'r> Resolver<'r> {
 }
 
 /// Resolves the document of one environment (`None`: the file as written) into the model.
+///
+/// The model is returned even when there are problems (with unresolved references left
+/// out), so that later phases can still report theirs in the same run.
 pub fn resolve(
     base_raw: &RawDocument,
     env_raw: &RawDocument,
     env: Option<&str>,
-) -> Result<Platform, Vec<Diagnostic>> {
+) -> (Platform, Vec<Diagnostic>) {
     let raw = env_raw;
     let mut r = Resolver {
         raw,
@@ -605,6 +609,27 @@ pub fn resolve(
         prometheus_namespace: string(&o.prometheus_namespace, "monitoring"),
         ingress_namespace: string(&o.ingress_namespace, "ingress-nginx"),
     };
+
+    for tier in raw.scaling.values() {
+        let t = tier.get_ref();
+        if t.min_replicas.get_ref() > t.max_replicas.get_ref() {
+            r.diags.push(
+                Diagnostic::error(
+                    "invalid",
+                    "invalid-value",
+                    format!(
+                        "`min_replicas` ({}) is greater than `max_replicas` ({})",
+                        t.min_replicas.get_ref(),
+                        t.max_replicas.get_ref()
+                    ),
+                    t.min_replicas.span(),
+                    "minimum",
+                )
+                .with_secondary(t.max_replicas.span(), "maximum")
+                .with_help("raise `max_replicas` or lower `min_replicas`"),
+            );
+        }
+    }
 
     let mut rate_limits = BTreeMap::new();
     for (k, v) in &raw.rate_limits {
@@ -975,13 +1000,10 @@ pub fn resolve(
 
     check_references_outside_services(raw, env, &service_names, &mut r.diags);
 
-    if !r.diags.is_empty() {
-        for d in &mut r.diags {
-            d.envs = vec![env_name.clone()];
-        }
-        return Err(r.diags);
+    for d in &mut r.diags {
+        d.envs = vec![env_name.clone()];
     }
-    Ok(Platform {
+    let platform = Platform {
         env: env_name,
         name,
         namespace,
@@ -1000,7 +1022,8 @@ pub fn resolve(
         datastores,
         services,
         raw: raw.clone(),
-    })
+    };
+    (platform, r.diags)
 }
 
 /// The span of a service's table in the file as written.
