@@ -298,14 +298,33 @@ fn report(error: &ValidationError<'_>, index: &SpanIndex, out: &mut Vec<Diagnost
             } else {
                 format!("missing required key `{property}` in `{path}`")
             };
-            let help = schema_at(&format!(
+            let property_schema = schema_at(&format!(
                 "{}/properties/{}",
                 schema_path.rsplit_once('/').map_or("", |(p, _)| p),
                 escape(property)
-            ))
-            .and_then(|n| n.get("description"))
-            .and_then(Value::as_str)
-            .map(|d| format!("add `{property} = …`: {d}"));
+            ));
+            let is_table = property_schema
+                .and_then(|n| n.get("$ref"))
+                .and_then(Value::as_str)
+                .and_then(|r| schema_at(r.trim_start_matches('#')))
+                .or(property_schema)
+                .and_then(|n| n.get("type"))
+                .is_some_and(|t| t == "object");
+            let help = property_schema
+                .and_then(|n| n.get("description"))
+                .and_then(Value::as_str)
+                .map(|d| {
+                    if is_table {
+                        let header = if pointer.is_empty() {
+                            property.to_string()
+                        } else {
+                            format!("{path}.{property}")
+                        };
+                        format!("add a `[{header}]` table: {d}")
+                    } else {
+                        format!("add `{property} = …`: {d}")
+                    }
+                });
             let mut d = schema_error(what, span, format!("`{property}` is missing here"));
             if let Some(h) = help {
                 d = d.with_help(h);
@@ -511,6 +530,7 @@ fn def_words(def: &str) -> &str {
         "envMap" | "envVarName" => "variable name",
         "secretMap" | "secretRef" => "secret reference",
         "metricName" => "metric name",
+        "cidr" => "CIDR block",
         other => other,
     }
 }

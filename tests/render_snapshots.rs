@@ -1,0 +1,72 @@
+//! Every file rendered for the reference platform, in each environment, is a reviewed
+//! snapshot: any change to what berrys emits shows up as a snapshot diff.
+
+mod common;
+
+use berrys::render::render;
+
+fn snapshot_environment(env: Option<&str>) {
+    let source = common::reference();
+    let compiled = common::compile_env(&source, env);
+    let files = render(&compiled).expect("reference renders");
+    assert!(files.len() >= 11, "one file per service plus platform and kustomization");
+    let env = env.unwrap_or("base");
+    for file in files {
+        let name = format!("{env}__{}", file.path.replace('/', "__"));
+        insta::with_settings!({
+            snapshot_path => "snapshots/reference",
+            prepend_module_to_snapshot => false,
+            description => format!("berrys render --env {env}: {}", file.path),
+        }, {
+            insta::assert_snapshot!(name, file.contents);
+        });
+    }
+}
+
+#[test]
+fn reference_base() {
+    snapshot_environment(None);
+}
+
+#[test]
+fn reference_local() {
+    snapshot_environment(Some("local"));
+}
+
+#[test]
+fn reference_production() {
+    snapshot_environment(Some("production"));
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    let source = common::reference();
+    let first = render(&common::compile_env(&source, None)).unwrap();
+    let second = render(&common::compile_env(&source, None)).unwrap();
+    assert_eq!(first, second);
+}
+
+#[test]
+fn every_valid_fixture_renders_in_every_environment() {
+    for entry in std::fs::read_dir(common::root().join("tests/fixtures/valid")).unwrap() {
+        let path = entry.unwrap().path();
+        let source = common::load(&path);
+        let all = berrys::compile(&source, berrys::Envs::All)
+            .unwrap_or_else(|e| panic!("{} does not compile: {e:?}", path.display()));
+        for compiled in &all {
+            let files = render(compiled).unwrap();
+            assert!(files.iter().any(|f| f.path == "kustomization.yaml"));
+        }
+    }
+}
+
+/// The local environment turns autoscaling off: fixed replicas, no HPA anywhere.
+#[test]
+fn local_has_fixed_replicas_and_no_hpa() {
+    let source = common::reference();
+    let files = render(&common::compile_env(&source, Some("local"))).unwrap();
+    for f in files.iter().filter(|f| f.path.starts_with("kubernetes/") && f.path != "kubernetes/platform.yaml") {
+        assert!(!f.contents.contains("kind: HorizontalPodAutoscaler"), "{}", f.path);
+        assert!(f.contents.contains("\n  replicas: 1\n"), "{}", f.path);
+    }
+}
