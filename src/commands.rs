@@ -138,7 +138,13 @@ pub fn lint(opts: &LintOptions, out: &mut dyn Write, err: &mut dyn Write) -> i32
         None => Envs::All,
     };
     match compile_and_report(&opts.file, envs, opts.output, out, err) {
-        Ok(_) => EXIT_OK,
+        Ok((source, compiled)) => {
+            if opts.output.format == DiagnosticFormat::Human {
+                let envs: Vec<&str> = compiled.iter().map(|c| c.platform.env.as_str()).collect();
+                let _ = writeln!(err, "{}: no problems ({})", source.name, envs.join(", "));
+            }
+            EXIT_OK
+        }
         Err(code) => code,
     }
 }
@@ -192,17 +198,23 @@ pub fn render(opts: &RenderOptions, out: &mut dyn Write, err: &mut dyn Write) ->
                 let _ = writeln!(out, "{what}: {}", dir.join(p).display());
             }
         }
+        let mut fix = "berrys render".to_string();
+        if opts.file != Path::new("platform.toml") {
+            fix.push_str(&format!(" -f {}", opts.file.display()));
+        }
+        if let Some(e) = &opts.env {
+            fix.push_str(&format!(" --env {e}"));
+        }
+        if let Some(d) = &opts.out_dir {
+            fix.push_str(&format!(" --out {}", d.display()));
+        }
         let _ = writeln!(
             err,
-            "error: {} is out of date ({} stale, {} missing, {} extra); run `berrys render{}` and commit the result",
+            "error: {} is out of date ({} stale, {} missing, {} extra); run `{fix}` and commit the result",
             dir.display(),
             report.stale.len(),
             report.missing.len(),
             report.extra.len(),
-            opts.env
-                .as_deref()
-                .map(|e| format!(" --env {e}"))
-                .unwrap_or_default()
         );
         return EXIT_FINDINGS;
     }
