@@ -67,7 +67,10 @@ fn report(
     match output.format {
         DiagnosticFormat::Human => {
             let _ = err.write_all(diagnostic::render_human(diags, source, output.color).as_bytes());
-            let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
+            let errors = diags
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .count();
             let warnings = diags.len() - errors;
             if !diags.is_empty() {
                 let _ = writeln!(
@@ -78,7 +81,10 @@ fn report(
             }
         }
         DiagnosticFormat::Json => {
-            let json: Vec<_> = diags.iter().map(|d| diagnostic::to_json(d, source)).collect();
+            let json: Vec<_> = diags
+                .iter()
+                .map(|d| diagnostic::to_json(d, source))
+                .collect();
             let _ = serde_json::to_writer_pretty(&mut *out, &json);
             let _ = writeln!(out);
         }
@@ -186,7 +192,12 @@ pub fn render(opts: &RenderOptions, out: &mut dyn Write, err: &mut dyn Write) ->
     if opts.check {
         let report = emit::check(&dir, &files);
         if report.is_clean() {
-            let _ = writeln!(err, "{} is up to date ({} files)", dir.display(), files.len() + 1);
+            let _ = writeln!(
+                err,
+                "{} is up to date ({} files)",
+                dir.display(),
+                files.len() + 1
+            );
             return EXIT_OK;
         }
         for (what, paths) in [

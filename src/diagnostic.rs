@@ -116,12 +116,18 @@ pub fn suggest<'a>(found: &str, candidates: impl IntoIterator<Item = &'a str>) -
 /// environments into one entry listing them all.
 pub fn merge_and_sort(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     diags.sort_by(|a, b| {
-        (a.primary.span.start, a.primary.span.end, &a.code, &a.message).cmp(&(
-            b.primary.span.start,
-            b.primary.span.end,
-            &b.code,
-            &b.message,
-        ))
+        (
+            a.primary.span.start,
+            a.primary.span.end,
+            &a.code,
+            &a.message,
+        )
+            .cmp(&(
+                b.primary.span.start,
+                b.primary.span.end,
+                &b.code,
+                &b.message,
+            ))
     });
     let mut out: Vec<Diagnostic> = Vec::with_capacity(diags.len());
     for d in diags {
@@ -141,7 +147,8 @@ pub fn merge_and_sort(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
         out.push(d);
     }
     for d in &mut out {
-        d.envs.sort_by(|a, b| (a != "base", a).cmp(&(b != "base", b)));
+        d.envs
+            .sort_by(|a, b| (a != "base", a).cmp(&(b != "base", b)));
     }
     out
 }

@@ -108,8 +108,7 @@ fn previous_manifest(dir: &Path) -> BTreeSet<String> {
                 .filter(|l| !l.is_empty() && !l.starts_with('#'))
                 // Never follow a manifest entry outside the directory.
                 .filter(|l| {
-                    !l.split('/')
-                        .any(|c| c.is_empty() || c == ".." || c == ".")
+                    !l.split('/').any(|c| c.is_empty() || c == ".." || c == ".")
                         && !l.starts_with('/')
                 })
                 .map(str::to_string)

@@ -70,7 +70,9 @@ impl Graph {
                 ))
             })
             .collect();
-        out.sort_by(|a, b| (a.0, a.1, a.2 == EdgeKind::Soft).cmp(&(b.0, b.1, b.2 == EdgeKind::Soft)));
+        out.sort_by(|a, b| {
+            (a.0, a.1, a.2 == EdgeKind::Soft).cmp(&(b.0, b.1, b.2 == EdgeKind::Soft))
+        });
         out
     }
 }
@@ -147,7 +149,12 @@ fn cycle_diagnostic(
     'search: while let Some(n) = queue.pop_front() {
         let mut next: Vec<_> = hard
             .edges(n)
-            .map(|e| (petgraph::visit::EdgeRef::target(&e), petgraph::visit::EdgeRef::id(&e)))
+            .map(|e| {
+                (
+                    petgraph::visit::EdgeRef::target(&e),
+                    petgraph::visit::EdgeRef::id(&e),
+                )
+            })
             .filter(|(t, _)| in_scc(*t))
             .collect();
         next.sort_by_key(|(t, _)| t.index());

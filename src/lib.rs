@@ -51,10 +51,7 @@ pub enum Envs<'a> {
 #[derive(Debug)]
 pub enum CompileError {
     Diagnostics(Vec<Diagnostic>),
-    UnknownEnvironment {
-        name: String,
-        known: Vec<String>,
-    },
+    UnknownEnvironment { name: String, known: Vec<String> },
 }
 
 /// Phases 1–4 for the selected environments. All problems of all environments are returned

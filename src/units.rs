@@ -38,20 +38,24 @@ impl Duration {
             .ok_or_else(|| format!("`{unit}` is not a duration unit (ms, s, m, h, d or w)"))?;
         let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
         if whole.is_empty() || whole.len() > 15 || frac.len() > 9 {
-            return Err(format!("`{text}` is not a duration this tool can represent"));
+            return Err(format!(
+                "`{text}` is not a duration this tool can represent"
+            ));
         }
-        let whole: u64 = whole.parse().map_err(|_| format!("`{text}` is not a number"))?;
+        let whole: u64 = whole
+            .parse()
+            .map_err(|_| format!("`{text}` is not a number"))?;
         let mut millis = whole
             .checked_mul(factor)
             .ok_or_else(|| format!("`{text}` is too long"))?;
         if !frac.is_empty() {
-            let digits: u64 = frac.parse().map_err(|_| format!("`{text}` is not a number"))?;
+            let digits: u64 = frac
+                .parse()
+                .map_err(|_| format!("`{text}` is not a number"))?;
             let scale = 10u64.pow(frac.len() as u32);
             let scaled = u128::from(digits) * u128::from(factor);
             if scaled % u128::from(scale) != 0 {
-                return Err(format!(
-                    "`{text}` is not a whole number of milliseconds"
-                ));
+                return Err(format!("`{text}` is not a whole number of milliseconds"));
             }
             millis = millis
                 .checked_add((scaled / u128::from(scale)) as u64)

@@ -275,11 +275,8 @@ fn report(error: &ValidationError<'_>, index: &SpanIndex, out: &mut Vec<Diagnost
                 } else {
                     format!("in `{path}`")
                 };
-                let mut d = schema_error(
-                    format!("unknown key `{key}` {where_}"),
-                    span,
-                    "unknown key",
-                );
+                let mut d =
+                    schema_error(format!("unknown key `{key}` {where_}"), span, "unknown key");
                 d = match suggest(key, allowed.iter().copied()) {
                     Some(best) => d.with_help(format!("did you mean `{best}`?")),
                     None if !allowed.is_empty() => {

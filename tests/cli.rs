@@ -17,7 +17,11 @@ fn berrys(dir: &Path) -> Command {
 /// A scratch directory holding a copy of the reference platform.
 fn workspace() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    fs::copy(common::root().join("platform.toml"), dir.path().join("platform.toml")).unwrap();
+    fs::copy(
+        common::root().join("platform.toml"),
+        dir.path().join("platform.toml"),
+    )
+    .unwrap();
     dir
 }
 
@@ -83,7 +87,11 @@ fn lint_missing_file_exits_2() {
 #[test]
 fn lint_non_utf8_file_exits_2() {
     let ws = tempfile::tempdir().unwrap();
-    fs::write(ws.path().join("platform.toml"), b"[platform]\nname = \"\xff\"\n").unwrap();
+    fs::write(
+        ws.path().join("platform.toml"),
+        b"[platform]\nname = \"\xff\"\n",
+    )
+    .unwrap();
     let out = berrys(ws.path()).arg("lint").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not UTF-8"));
@@ -129,14 +137,20 @@ fn render_writes_default_directory_then_check_is_clean() {
     insta::assert_debug_snapshot!(names);
     assert_cmd_snapshot!(berrys(ws.path()).args(["render", "--check"]));
     // Same input, same bytes.
-    assert_eq!(berrys(ws.path()).arg("render").status().unwrap().code(), Some(0));
+    assert_eq!(
+        berrys(ws.path()).arg("render").status().unwrap().code(),
+        Some(0)
+    );
     assert_eq!(tree(&ws.path().join("rendered/base")), written);
 }
 
 #[test]
 fn render_env_writes_its_own_directory() {
     let ws = workspace();
-    let out = berrys(ws.path()).args(["render", "--env", "local"]).output().unwrap();
+    let out = berrys(ws.path())
+        .args(["render", "--env", "local"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(ws.path().join("rendered/local/kustomization.yaml").exists());
     assert!(!ws.path().join("rendered/base").exists());
@@ -147,10 +161,18 @@ fn render_check_lists_stale_missing_and_extra_files() {
     let ws = workspace();
     let out_dir = ws.path().join("out");
     assert_eq!(
-        berrys(ws.path()).args(["render", "--out", "out"]).status().unwrap().code(),
+        berrys(ws.path())
+            .args(["render", "--out", "out"])
+            .status()
+            .unwrap()
+            .code(),
         Some(0)
     );
-    fs::write(out_dir.join("kubernetes/api-gateway.yaml"), "edited by hand\n").unwrap();
+    fs::write(
+        out_dir.join("kubernetes/api-gateway.yaml"),
+        "edited by hand\n",
+    )
+    .unwrap();
     fs::remove_file(out_dir.join("kubernetes/web-dashboard.yaml")).unwrap();
     let manifest = out_dir.join(".berrys-manifest");
     let mut m = fs::read_to_string(&manifest).unwrap();
@@ -165,7 +187,10 @@ fn render_check_lists_stale_missing_and_extra_files() {
 #[test]
 fn failed_render_leaves_previous_output_untouched() {
     let ws = workspace();
-    assert_eq!(berrys(ws.path()).arg("render").status().unwrap().code(), Some(0));
+    assert_eq!(
+        berrys(ws.path()).arg("render").status().unwrap().code(),
+        Some(0)
+    );
     let before = tree(&ws.path().join("rendered/base"));
     copy_fixture(ws.path(), "invalid/cycle.toml");
     let out = berrys(ws.path()).arg("render").output().unwrap();
@@ -182,7 +207,10 @@ fn failed_render_leaves_previous_output_untouched() {
 #[test]
 fn render_keeps_foreign_files_and_removes_its_own_stale_ones() {
     let ws = workspace();
-    assert_eq!(berrys(ws.path()).arg("render").status().unwrap().code(), Some(0));
+    assert_eq!(
+        berrys(ws.path()).arg("render").status().unwrap().code(),
+        Some(0)
+    );
     let out = ws.path().join("rendered/base");
     fs::write(out.join("NOTES.md"), "hand-written\n").unwrap();
     fs::create_dir_all(out.join("kubernetes/extra")).unwrap();
@@ -191,13 +219,23 @@ fn render_keeps_foreign_files_and_removes_its_own_stale_ones() {
     let text = fs::read_to_string(ws.path().join("platform.toml")).unwrap();
     let text = text.replace("soft_depends_on = [\"web-dashboard\"]\n", "");
     let start = text.find("[services.web-dashboard]").unwrap();
-    let end = text[start..].find("\n\n").map_or(text.len(), |e| start + e + 2);
+    let end = text[start..]
+        .find("\n\n")
+        .map_or(text.len(), |e| start + e + 2);
     let text = format!("{}{}", &text[..start], &text[end..]);
     fs::write(ws.path().join("platform.toml"), text).unwrap();
     let status = berrys(ws.path()).arg("render").output().unwrap();
-    assert_eq!(status.status.code(), Some(0), "{}", String::from_utf8_lossy(&status.stderr));
+    assert_eq!(
+        status.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
     assert!(!out.join("kubernetes/web-dashboard.yaml").exists());
-    assert_eq!(fs::read_to_string(out.join("NOTES.md")).unwrap(), "hand-written\n");
+    assert_eq!(
+        fs::read_to_string(out.join("NOTES.md")).unwrap(),
+        "hand-written\n"
+    );
     assert_eq!(
         fs::read_to_string(out.join("kubernetes/extra/patch.yaml")).unwrap(),
         "kind: Patch\n"
@@ -227,15 +265,24 @@ fn schema_prints_json_schema() {
     let out = berrys(ws.path()).arg("schema").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(value["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert_eq!(
+        value["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
 }
 
 #[test]
 fn init_writes_a_starter_that_lints_and_never_overwrites() {
     let ws = tempfile::tempdir().unwrap();
     assert_cmd_snapshot!(berrys(ws.path()).arg("init"));
-    assert_eq!(berrys(ws.path()).arg("lint").status().unwrap().code(), Some(0));
-    assert_eq!(berrys(ws.path()).arg("render").status().unwrap().code(), Some(0));
+    assert_eq!(
+        berrys(ws.path()).arg("lint").status().unwrap().code(),
+        Some(0)
+    );
+    assert_eq!(
+        berrys(ws.path()).arg("render").status().unwrap().code(),
+        Some(0)
+    );
     let before = fs::read(ws.path().join("platform.toml")).unwrap();
     assert_cmd_snapshot!(berrys(ws.path()).arg("init"));
     assert_eq!(fs::read(ws.path().join("platform.toml")).unwrap(), before);

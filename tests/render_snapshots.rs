@@ -9,7 +9,10 @@ fn snapshot_environment(env: Option<&str>) {
     let source = common::reference();
     let compiled = common::compile_env(&source, env);
     let files = render(&compiled).expect("reference renders");
-    assert!(files.len() >= 11, "one file per service plus platform and kustomization");
+    assert!(
+        files.len() >= 11,
+        "one file per service plus platform and kustomization"
+    );
     let env = env.unwrap_or("base");
     for file in files {
         let name = format!("{env}__{}", file.path.replace('/', "__"));
@@ -65,8 +68,15 @@ fn every_valid_fixture_renders_in_every_environment() {
 fn local_has_fixed_replicas_and_no_hpa() {
     let source = common::reference();
     let files = render(&common::compile_env(&source, Some("local"))).unwrap();
-    for f in files.iter().filter(|f| f.path.starts_with("kubernetes/") && f.path != "kubernetes/platform.yaml") {
-        assert!(!f.contents.contains("kind: HorizontalPodAutoscaler"), "{}", f.path);
+    for f in files
+        .iter()
+        .filter(|f| f.path.starts_with("kubernetes/") && f.path != "kubernetes/platform.yaml")
+    {
+        assert!(
+            !f.contents.contains("kind: HorizontalPodAutoscaler"),
+            "{}",
+            f.path
+        );
         assert!(f.contents.contains("\n  replicas: 1\n"), "{}", f.path);
     }
 }

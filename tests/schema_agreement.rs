@@ -93,7 +93,8 @@ fn no_invalid_fixture_reaches_a_serde_error() {
 
 #[test]
 fn berrys_schema_prints_the_shipped_file() {
-    let shipped = std::fs::read_to_string(common::root().join("schemas/platform.schema.json")).unwrap();
+    let shipped =
+        std::fs::read_to_string(common::root().join("schemas/platform.schema.json")).unwrap();
     let mut out = Vec::new();
     assert_eq!(berrys::commands::schema(&mut out), 0);
     assert_eq!(String::from_utf8(out).unwrap(), shipped);

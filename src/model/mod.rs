@@ -279,7 +279,10 @@ fn merge_value<'a>(target: &mut Spanned<DeValue<'a>>, value: Spanned<DeValue<'a>
 
 /// Names of the environments, in file order of their names (sorted).
 pub fn environment_names(raw: &RawDocument) -> Vec<String> {
-    raw.environments.keys().map(|k| k.get_ref().clone()).collect()
+    raw.environments
+        .keys()
+        .map(|k| k.get_ref().clone())
+        .collect()
 }
 
 fn sp<T>(span: Range<usize>, value: T) -> Sp<T> {
@@ -304,7 +307,9 @@ fn duration(diags: &mut Vec<Diagnostic>, value: &Sp<String>, what: &str) -> Sp<D
                     value.span(),
                     "invalid duration",
                 )
-                .with_help("write a whole number of milliseconds or more: \"500ms\", \"2.5s\", \"30d\""),
+                .with_help(
+                    "write a whole number of milliseconds or more: \"500ms\", \"2.5s\", \"30d\"",
+                ),
             );
             sp(value.span(), Duration { millis: 0 })
         }
@@ -387,7 +392,10 @@ impl<'r> Resolver<'r> {
             && s.get_ref().millis > 3_600_000
         {
             self.invalid(
-                format!("stabilization window {} is longer than one hour", s.get_ref()),
+                format!(
+                    "stabilization window {} is longer than one hour",
+                    s.get_ref()
+                ),
                 s.span(),
                 "at most 1h",
                 "Kubernetes accepts HPA stabilization windows from 0s to 1h",
@@ -405,7 +413,11 @@ impl<'r> Resolver<'r> {
         }
         Some(Policy {
             stabilization,
-            max_pods: o.max_pods.as_ref().or(b.max_pods.as_ref()).map(|v| *v.get_ref()),
+            max_pods: o
+                .max_pods
+                .as_ref()
+                .or(b.max_pods.as_ref())
+                .map(|v| *v.get_ref()),
             max_percent: o
                 .max_percent
                 .as_ref()
@@ -464,7 +476,8 @@ impl<'r> Resolver<'r> {
             let max = over
                 .and_then(|o| o.max_replicas.clone())
                 .unwrap_or_else(|| tier.max_replicas.clone());
-            let overridden = over.is_some_and(|o| o.min_replicas.is_some() || o.max_replicas.is_some());
+            let overridden =
+                over.is_some_and(|o| o.min_replicas.is_some() || o.max_replicas.is_some());
             if overridden && min.get_ref() > max.get_ref() {
                 self.diags.push(
                     Diagnostic::error(
@@ -488,7 +501,8 @@ impl<'r> Resolver<'r> {
             );
             let scale_down = self.policy(
                 tier.scale_down.as_ref().map(|p| p.get_ref()),
-                over.and_then(|o| o.scale_down.as_ref()).map(|p| p.get_ref()),
+                over.and_then(|o| o.scale_down.as_ref())
+                    .map(|p| p.get_ref()),
             );
             Some(Autoscale {
                 tier: tier_name,
@@ -557,7 +571,9 @@ pub fn resolve(
         diags: Vec::new(),
     };
     let env_name = env.unwrap_or(BASE_ENV).to_string();
-    let environment = env.and_then(|e| raw.environments.get(e)).map(|e| e.get_ref());
+    let environment = env
+        .and_then(|e| raw.environments.get(e))
+        .map(|e| e.get_ref());
 
     let p = &raw.platform;
     let name = p.name.get_ref().clone();
@@ -590,7 +606,10 @@ pub fn resolve(
     });
     let retention = match &o.retention {
         Some(v) => duration(&mut r.diags, v, "retention"),
-        None => sp(0..0, Duration::parse("15d").unwrap_or(Duration { millis: 0 })),
+        None => sp(
+            0..0,
+            Duration::parse("15d").unwrap_or(Duration { millis: 0 }),
+        ),
     };
     let scrape_interval = match &o.scrape_interval {
         Some(v) => duration(&mut r.diags, v, "scrape interval").into_inner(),
@@ -813,8 +832,14 @@ pub fn resolve(
             .keys()
             .flat_map(|ds| {
                 let prefix = datastore_env_prefix(ds.get_ref());
-                ["MIN", "MAX", "TIMEOUT_SECONDS", "RECYCLE_SECONDS", "PRE_PING"]
-                    .map(|s| format!("{prefix}_POOL_{s}"))
+                [
+                    "MIN",
+                    "MAX",
+                    "TIMEOUT_SECONDS",
+                    "RECYCLE_SECONDS",
+                    "PRE_PING",
+                ]
+                .map(|s| format!("{prefix}_POOL_{s}"))
             })
             .chain(RATE_LIMIT_KEYS.iter().map(|s| s.to_string()))
             .collect();
@@ -876,7 +901,10 @@ pub fn resolve(
         }
         let ingress = svc.ingress.as_ref().map(|i| {
             let i = i.get_ref();
-            let path = i.path.as_ref().map_or("/".to_string(), |p| p.get_ref().clone());
+            let path = i
+                .path
+                .as_ref()
+                .map_or("/".to_string(), |p| p.get_ref().clone());
             let route = (i.host.get_ref().clone(), path.clone());
             if let Some(other) = ingress_routes.get(&route) {
                 r.diags.push(
@@ -1064,7 +1092,12 @@ fn check_references_outside_services(
         if let Some(s) = &ex.service
             && !raw.services.contains_key(s.get_ref().as_str())
         {
-            diags.push(unknown("service", s, service_names, "a `[services.<name>]` table"));
+            diags.push(unknown(
+                "service",
+                s,
+                service_names,
+                "a `[services.<name>]` table",
+            ));
         }
         if let Some(e) = &ex.env
             && e.get_ref() != BASE_ENV

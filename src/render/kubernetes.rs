@@ -13,9 +13,9 @@ use k8s_openapi::api::autoscaling::v2::{
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMap, ConfigMapEnvSource, Container, ContainerPort, EmptyDirVolumeSource,
     EnvFromSource, EnvVar, EnvVarSource, HTTPGetAction, Namespace, PodSecurityContext, PodSpec,
-    PodTemplateSpec, Probe, ResourceQuota, ResourceQuotaSpec, ResourceRequirements,
-    SeccompProfile, SecretKeySelector, SecurityContext, Service as KubeService, ServiceAccount,
-    ServicePort, ServiceSpec, TopologySpreadConstraint, Volume, VolumeMount,
+    PodTemplateSpec, Probe, ResourceQuota, ResourceQuotaSpec, ResourceRequirements, SeccompProfile,
+    SecretKeySelector, SecurityContext, Service as KubeService, ServiceAccount, ServicePort,
+    ServiceSpec, TopologySpreadConstraint, Volume, VolumeMount,
 };
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, HTTPIngressRuleValue, IPBlock, Ingress as KubeIngress, IngressBackend,
@@ -44,10 +44,16 @@ const PORT_NAME: &str = "http";
 /// set it; `name`, `component` and `managed-by` are always berrys'.
 fn labels(platform: &Platform, name: &str, component: &str) -> BTreeMap<String, String> {
     let mut labels = BTreeMap::new();
-    labels.insert("app.kubernetes.io/part-of".to_string(), platform.name.clone());
+    labels.insert(
+        "app.kubernetes.io/part-of".to_string(),
+        platform.name.clone(),
+    );
     labels.extend(platform.labels.clone());
     labels.insert("app.kubernetes.io/name".to_string(), name.to_string());
-    labels.insert("app.kubernetes.io/component".to_string(), component.to_string());
+    labels.insert(
+        "app.kubernetes.io/component".to_string(),
+        component.to_string(),
+    );
     labels.insert(
         "app.kubernetes.io/managed-by".to_string(),
         MANAGED_BY.to_string(),
@@ -155,7 +161,10 @@ fn quantity(q: &Option<toml::Spanned<crate::units::Quantity>>) -> Option<Quantit
     q.as_ref().map(|q| Quantity(q.get_ref().text.clone()))
 }
 
-fn resource_map(cpu: Option<Quantity>, memory: Option<Quantity>) -> Option<BTreeMap<String, Quantity>> {
+fn resource_map(
+    cpu: Option<Quantity>,
+    memory: Option<Quantity>,
+) -> Option<BTreeMap<String, Quantity>> {
     let mut m = BTreeMap::new();
     if let Some(c) = cpu {
         m.insert("cpu".to_string(), c);

@@ -1,0 +1,146 @@
+//! YAML emission: strings a YAML 1.1 reader (Kubernetes' decoder) would turn into another
+//! type or value come out quoted, and read back as the same strings.
+
+use std::collections::BTreeMap;
+
+use berrys::emit::to_yaml;
+
+/// Every spelling YAML 1.1 resolves to a bool, null, int, float, timestamp or sexagesimal.
+const LOOKALIKES: &[&str] = &[
+    "on",
+    "off",
+    "On",
+    "OFF",
+    "yes",
+    "no",
+    "Yes",
+    "NO",
+    "y",
+    "n",
+    "Y",
+    "N",
+    "true",
+    "false",
+    "True",
+    "~",
+    "null",
+    "Null",
+    "",
+    "0777",
+    "0o17",
+    "0x1F",
+    "1_000",
+    "1e3",
+    "1E3",
+    "-1.5",
+    ".inf",
+    "-.Inf",
+    ".nan",
+    "2024-01-01",
+    "2024-01-01T10:00:00Z",
+    "12:30",
+    "1:20:30",
+    "+12",
+    "0b101",
+    "=",
+    "<<",
+    "- item",
+    "a: b",
+    "#comment",
+    "*alias",
+    "&anchor",
+    "!tag",
+    "%dir",
+    "@at",
+    "`tick",
+    "| block",
+    "> fold",
+    "'single'",
+    "\"double\"",
+    " leading",
+    "trailing ",
+];
+
+/// Reads a scalar written by the emitter back as a string, following YAML's quoting rules.
+fn unquote(scalar: &str) -> Option<String> {
+    if let Some(inner) = scalar.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
+        return Some(inner.replace("''", "'"));
+    }
+    if scalar.starts_with('"') {
+        return serde_json::from_str::<String>(scalar).ok();
+    }
+    None
+}
+
+#[test]
+fn yaml_1_1_lookalikes_are_quoted_and_round_trip() {
+    let data: BTreeMap<String, String> = LOOKALIKES
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (format!("k{i:02}"), v.to_string()))
+        .collect();
+    let yaml = to_yaml(&data).unwrap();
+    for (i, expected) in LOOKALIKES.iter().enumerate() {
+        let key = format!("k{i:02}: ");
+        let line = yaml
+            .lines()
+            .find(|l| l.starts_with(&key))
+            .unwrap_or_else(|| panic!("no line for {expected:?} in\n{yaml}"));
+        let scalar = &line[key.len()..];
+        assert_eq!(
+            unquote(scalar).as_deref(),
+            Some(*expected),
+            "{expected:?} was written as {scalar}"
+        );
+    }
+}
+
+/// Plain words stay plain: quoting is only where it changes meaning.
+#[test]
+fn ordinary_strings_are_not_quoted() {
+    let data = BTreeMap::from([
+        ("a", "berrys-agents"),
+        ("b", "500m"),
+        ("c", "RuntimeDefault"),
+    ]);
+    assert_eq!(
+        to_yaml(&data).unwrap(),
+        "a: berrys-agents\nb: 500m\nc: RuntimeDefault\n"
+    );
+}
+
+/// The reference platform's rendered manifests never contain an unquoted look-alike value.
+#[test]
+fn rendered_values_from_platform_toml_are_quoted() {
+    let text = r#"
+[platform]
+name = "demo"
+labels = { flag = "on", code = "0777" }
+annotations = { "example.com/date" = "2024-01-01" }
+
+[services.api]
+image = "api:1"
+port = 8080
+env = { A = "no", B = "1e3", C = "12:30", D = "~", E = "y", F = "1_000" }
+"#;
+    let source = berrys::source::SourceFile::new("platform.toml", text);
+    let compiled = berrys::compile(&source, berrys::Envs::One(None)).unwrap();
+    let files = berrys::render::render(&compiled[0]).unwrap();
+    let api = files
+        .iter()
+        .find(|f| f.path == "kubernetes/api.yaml")
+        .unwrap();
+    for needle in [
+        "flag: \"on\"",
+        "code: \"0777\"",
+        "example.com/date: \"2024-01-01\"",
+        "A: \"no\"",
+        "B: \"1e3\"",
+        "C: \"12:30\"",
+        "D: \"~\"",
+        "E: \"y\"",
+        "F: \"1_000\"",
+    ] {
+        assert!(api.contents.contains(needle), "missing {needle}");
+    }
+}
