@@ -214,10 +214,11 @@ fn carry_over(
             if fs::read_dir(&target).is_ok_and(|mut d| d.next().is_none()) {
                 let _ = fs::remove_dir(&target);
             }
-        } else if !ours.contains(&rel_path) && rel_path != Path::new(MANIFEST) {
-            if fs::hard_link(entry.path(), &target).is_err() {
-                fs::copy(entry.path(), &target).map_err(io_err("cannot copy", &entry.path()))?;
-            }
+        } else if !ours.contains(&rel_path)
+            && rel_path != Path::new(MANIFEST)
+            && fs::hard_link(entry.path(), &target).is_err()
+        {
+            fs::copy(entry.path(), &target).map_err(io_err("cannot copy", &entry.path()))?;
         }
     }
     Ok(())

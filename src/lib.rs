@@ -65,7 +65,7 @@ pub fn compile(source: &SourceFile, envs: Envs<'_>) -> Result<Vec<Compiled>, Com
             schema_errors,
         )));
     }
-    let base_raw = deserialize(&doc).map_err(|d| CompileError::Diagnostics(vec![d]))?;
+    let base_raw = deserialize(&doc).map_err(|d| CompileError::Diagnostics(vec![*d]))?;
     let env_names = model::environment_names(&base_raw);
     let selected: Vec<Option<String>> = match envs {
         Envs::All => std::iter::once(None)
@@ -93,7 +93,7 @@ pub fn compile(source: &SourceFile, envs: Envs<'_>) -> Result<Vec<Compiled>, Com
             Some(e) => match deserialize(&model::apply_environment(&doc, e)) {
                 Ok(raw) => raw,
                 Err(d) => {
-                    diags.push(d);
+                    diags.push(*d);
                     continue;
                 }
             },
@@ -116,14 +116,14 @@ pub fn compile(source: &SourceFile, envs: Envs<'_>) -> Result<Vec<Compiled>, Com
 
 /// Deserialises the (schema-valid) tree into the raw model. A failure means the schema
 /// accepted something the model cannot hold; it is still reported at its place.
-fn deserialize(doc: &parse::Document<'_>) -> Result<RawDocument, Diagnostic> {
+fn deserialize(doc: &parse::Document<'_>) -> Result<RawDocument, Box<Diagnostic>> {
     RawDocument::deserialize(toml::de::Deserializer::from(doc.clone())).map_err(|e| {
-        Diagnostic::error(
+        Box::new(Diagnostic::error(
             "invalid",
             "invalid-value",
             format!("invalid value: {}", e.message().trim()),
             e.span().unwrap_or(0..0),
             "here",
-        )
+        ))
     })
 }

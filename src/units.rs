@@ -94,7 +94,7 @@ impl fmt::Display for Duration {
         }
         let (unit, factor) = UNITS
             .iter()
-            .find(|(_, factor)| self.millis % factor == 0)
+            .find(|(_, factor)| self.millis.is_multiple_of(*factor))
             .copied()
             .unwrap_or(("ms", 1));
         write!(f, "{}{unit}", self.millis / factor)

@@ -122,7 +122,7 @@ pub enum Replicas {
     /// A fixed count (`replicas = N`, no tier, or autoscaling turned off).
     Fixed { count: u32, span: Range<usize> },
     /// An HPA between `min` and `max`.
-    Auto(Autoscale),
+    Auto(Box<Autoscale>),
 }
 
 #[derive(Debug, Clone)]
@@ -521,7 +521,7 @@ impl<'r> Resolver<'r> {
                 count: *r.get_ref(),
                 span: r.span(),
             },
-            (Some(auto), _) if autoscaling => Replicas::Auto(auto),
+            (Some(auto), _) if autoscaling => Replicas::Auto(Box::new(auto)),
             (Some(auto), _) => match env_replicas {
                 Some(r) => Replicas::Fixed {
                     count: *r.get_ref(),
