@@ -49,7 +49,12 @@ impl Document {
 }
 
 pub fn to_yaml<T: Serialize>(value: &T) -> Result<String, EmitError> {
-    serde_saphyr::to_string(value).map_err(|e| EmitError::Serialise {
+    let mut options = serde_saphyr::SerializerOptions::default();
+    // Long single-line strings (PromQL, descriptions) stay on one line instead of being
+    // folded at 80 columns: folding is lossless but makes queries hard to read and diff.
+    // Multi-line strings still use literal blocks.
+    options.folded_wrap_chars = usize::MAX;
+    serde_saphyr::to_string_with_options(value, options).map_err(|e| EmitError::Serialise {
         kind: std::any::type_name::<T>()
             .rsplit("::")
             .next()

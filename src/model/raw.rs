@@ -66,6 +66,8 @@ pub struct RawObservability {
     pub latency_metric: Option<Sp<String>>,
     pub service_label: Option<Sp<String>>,
     pub code_label: Option<Sp<String>>,
+    pub pool_metric: Option<Sp<String>>,
+    pub datastore_label: Option<Sp<String>>,
     pub latency_buckets: Option<Vec<Sp<String>>>,
     pub datasource: Option<Sp<String>>,
     pub retention: Option<Sp<String>>,

@@ -694,16 +694,27 @@ pub fn service_objects(compiled: &Compiled, service: &Service) -> Result<Vec<Doc
     Ok(docs)
 }
 
+/// Metadata of a platform-wide object. Wave -1: before every service, so the namespace and
+/// its policies exist first.
+pub fn platform_meta(platform: &Platform, name: &str, namespace: Option<&str>) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_string()),
+        namespace: namespace.map(str::to_string),
+        labels: Some(labels(platform, &platform.name, "platform")),
+        annotations: annotations(platform, -1),
+        ..Default::default()
+    }
+}
+
 /// The platform-wide objects: Namespace, ResourceQuota, default-deny NetworkPolicy.
 pub fn platform_objects(compiled: &Compiled) -> Result<Vec<Document>, EmitError> {
     let platform = &compiled.platform;
-    let object_meta = |name: &str, namespaced: bool| ObjectMeta {
-        name: Some(name.to_string()),
-        namespace: namespaced.then(|| platform.namespace.clone()),
-        labels: Some(labels(platform, &platform.name, "platform")),
-        // Before every service: the namespace and its policies exist first.
-        annotations: annotations(platform, -1),
-        ..Default::default()
+    let object_meta = |name: &str, namespaced: bool| {
+        platform_meta(
+            platform,
+            name,
+            namespaced.then_some(platform.namespace.as_str()),
+        )
     };
     let mut ns_meta = object_meta(&platform.namespace, false);
     let version = format!("v{}", platform.kubernetes);

@@ -4,6 +4,8 @@
 //! filesystem. [`crate::emit`] decides where and how the files land.
 
 pub mod kubernetes;
+pub mod prometheus;
+pub mod promql;
 
 use crate::Compiled;
 use crate::emit::{self, OutputFile};
@@ -26,6 +28,37 @@ pub fn render(compiled: &Compiled) -> Result<Vec<OutputFile>, emit::EmitError> {
         files.push(OutputFile::new(&path, emit::yaml_documents(&docs)));
         resources.push(path);
     }
+
+    let platform = &compiled.platform;
+    let groups = prometheus::rule_groups(compiled)?;
+    files.push(OutputFile::new(
+        "prometheus/rules.yaml",
+        emit::yaml_documents(&[prometheus::rule_file(&groups)?]),
+    ));
+    files.push(OutputFile::new(
+        "prometheus/rules.test.yaml",
+        emit::yaml_documents(&[prometheus::promtool_tests(compiled, &groups)?]),
+    ));
+    let rule_meta = kubernetes::platform_meta(
+        platform,
+        &format!("{}-rules", platform.name),
+        Some(&platform.namespace),
+    );
+    files.push(OutputFile::new(
+        "prometheus/prometheusrule.yaml",
+        emit::yaml_documents(&[prometheus::prometheus_rule(&groups, rule_meta)?]),
+    ));
+    resources.push("prometheus/prometheusrule.yaml".to_string());
+    let adapter_meta = kubernetes::platform_meta(
+        platform,
+        &format!("{}-prometheus-adapter", platform.name),
+        Some(&platform.observability.prometheus_namespace),
+    );
+    files.push(OutputFile::new(
+        "prometheus/adapter-config.yaml",
+        emit::yaml_documents(&[prometheus::adapter_config_map(platform, adapter_meta)?]),
+    ));
+    resources.push("prometheus/adapter-config.yaml".to_string());
 
     files.push(OutputFile::new(
         "kustomization.yaml",

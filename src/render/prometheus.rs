@@ -1,0 +1,984 @@
+//! Prometheus rules: SLO recording rules and multi-window multi-burn-rate alerts (the Google
+//! SRE Workbook scheme, with Sloth's rule names and labels), operational alerts per service,
+//! generated `promtool test rules` cases, and the prometheus-adapter rules for custom HPA
+//! metrics.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
+
+use super::promql::{
+    Expr, Matcher, Ratio, aggregate, binary, binary_on, call, number, paren, range, selector, sum,
+};
+use crate::Compiled;
+use crate::emit::{Document, EmitError};
+use crate::model::{Observability, Platform, Replicas, Service};
+use crate::units::Duration;
+
+const MINUTE: u64 = 60_000;
+const HOUR: u64 = 60 * MINUTE;
+const DAY: u64 = 24 * HOUR;
+
+/// The windows every SLI is recorded over, besides the SLO period.
+pub const SLI_WINDOWS: [u64; 7] = [
+    5 * MINUTE,
+    30 * MINUTE,
+    HOUR,
+    2 * HOUR,
+    6 * HOUR,
+    DAY,
+    3 * DAY,
+];
+
+/// One burn-rate condition: the error ratio over both windows exceeds `factor × budget`,
+/// where the factor spends `budget_share` of the SLO period's budget within `long`.
+#[derive(Debug, Clone, Copy)]
+pub struct BurnCondition {
+    pub long: Duration,
+    pub short: Duration,
+    /// Share of the period's error budget, in percent.
+    pub budget_percent: i128,
+}
+
+pub const PAGE: [BurnCondition; 2] = [
+    BurnCondition {
+        long: Duration { millis: HOUR },
+        short: Duration { millis: 5 * MINUTE },
+        budget_percent: 2,
+    },
+    BurnCondition {
+        long: Duration { millis: 6 * HOUR },
+        short: Duration {
+            millis: 30 * MINUTE,
+        },
+        budget_percent: 5,
+    },
+];
+
+pub const TICKET: [BurnCondition; 2] = [
+    BurnCondition {
+        long: Duration { millis: DAY },
+        short: Duration { millis: 2 * HOUR },
+        budget_percent: 10,
+    },
+    BurnCondition {
+        long: Duration { millis: 3 * DAY },
+        short: Duration { millis: 6 * HOUR },
+        budget_percent: 10,
+    },
+];
+
+/// factor = budget share × SLO period / long window (30d: 14.4, 6, 3, 1; 28d: 13.44, 5.6,
+/// 2.8, 0.9333…).
+pub fn burn_factor(period: Duration, condition: &BurnCondition) -> Ratio {
+    Ratio::new(condition.budget_percent, 100).mul(Ratio::new(
+        i128::from(period.millis),
+        i128::from(condition.long.millis),
+    ))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sli {
+    Availability,
+    Latency { threshold: Duration },
+}
+
+/// One SLO of one service, with its numbers as exact rationals.
+#[derive(Debug, Clone)]
+pub struct Slo {
+    /// `<service>-<slo>`, the `sloth_id`.
+    pub id: String,
+    pub service: String,
+    /// `availability` or `latency`.
+    pub slo: &'static str,
+    /// The objective in percent (99.9).
+    pub objective_percent: Ratio,
+    /// The error budget as a fraction (0.001).
+    pub budget: Ratio,
+    pub period: Duration,
+    pub sli: Sli,
+}
+
+/// Every SLO of the platform, by service then kind.
+pub fn slos(platform: &Platform) -> Vec<Slo> {
+    let mut out = Vec::new();
+    for svc in platform.services.values() {
+        let Some(slo) = &svc.slo else { continue };
+        let name = svc.name.get_ref();
+        let period = *slo.window.get_ref();
+        if let Some(a) = &slo.availability {
+            let objective = Ratio::from_f64(*a.get_ref());
+            out.push(Slo {
+                id: format!("{name}-availability"),
+                service: name.clone(),
+                slo: "availability",
+                objective_percent: objective,
+                budget: Ratio::int(100).sub(objective).div(Ratio::int(100)),
+                period,
+                sli: Sli::Availability,
+            });
+        }
+        if let Some(l) = &slo.latency {
+            let objective = Ratio::from_f64(l.percentile);
+            out.push(Slo {
+                id: format!("{name}-latency"),
+                service: name.clone(),
+                slo: "latency",
+                objective_percent: objective,
+                budget: Ratio::int(100).sub(objective).div(Ratio::int(100)),
+                period,
+                sli: Sli::Latency {
+                    threshold: *l.threshold.get_ref(),
+                },
+            });
+        }
+    }
+    out
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RuleGroup {
+    pub name: String,
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Rule {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert: Option<String>,
+    pub expr: String,
+    #[serde(rename = "for", skip_serializing_if = "Option::is_none")]
+    pub for_: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+fn record(name: &str, expr: Expr, labels: BTreeMap<String, String>) -> Rule {
+    Rule {
+        record: Some(name.to_string()),
+        alert: None,
+        expr: expr.to_string(),
+        for_: None,
+        labels,
+        annotations: BTreeMap::new(),
+    }
+}
+
+fn slo_labels(slo: &Slo) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("sloth_id".to_string(), slo.id.clone()),
+        ("sloth_service".to_string(), slo.service.clone()),
+        ("sloth_slo".to_string(), slo.slo.to_string()),
+    ])
+}
+
+fn slo_matchers(slo: &Slo) -> Vec<Matcher> {
+    slo_labels(slo)
+        .iter()
+        .map(|(k, v)| Matcher::eq(k, v))
+        .collect()
+}
+
+/// The `le` bucket bound of a latency threshold. Clients print whole seconds as `1` and
+/// Prometheus 3 normalises them to `1.0`; both spellings are matched.
+fn le_matcher(threshold: Duration) -> Matcher {
+    let secs = threshold.seconds_string();
+    if secs.contains('.') {
+        Matcher::eq("le", &secs)
+    } else {
+        Matcher::re("le", &format!("{secs}|{secs}\\.0"))
+    }
+}
+
+fn rate_sum(metric: &str, matchers: Vec<Matcher>, window: Duration) -> Expr {
+    sum(call("rate", range(metric, matchers, window)))
+}
+
+/// The error ratio of an SLI over a window: a ratio of counts, so spiky traffic is weighed
+/// by its volume (over the SLO period too, not an average of short ratios).
+pub fn sli_error(o: &Observability, slo: &Slo, window: Duration) -> Expr {
+    let svc = Matcher::eq(&o.service_label, &slo.service);
+    match slo.sli {
+        Sli::Availability => binary(
+            rate_sum(
+                &o.requests_metric,
+                vec![svc.clone(), Matcher::re(&o.code_label, "5..")],
+                window,
+            ),
+            "/",
+            rate_sum(&o.requests_metric, vec![svc], window),
+        ),
+        Sli::Latency { threshold } => {
+            let count = format!("{}_count", o.latency_metric);
+            let bucket = format!("{}_bucket", o.latency_metric);
+            binary(
+                paren(binary(
+                    rate_sum(&count, vec![svc.clone()], window),
+                    "-",
+                    rate_sum(&bucket, vec![svc.clone(), le_matcher(threshold)], window),
+                )),
+                "/",
+                rate_sum(&count, vec![svc], window),
+            )
+        }
+    }
+}
+
+fn sli_windows(slo: &Slo) -> Vec<Duration> {
+    let mut windows: Vec<Duration> = SLI_WINDOWS
+        .iter()
+        .map(|&millis| Duration { millis })
+        .chain(std::iter::once(slo.period))
+        .collect();
+    windows.sort();
+    windows.dedup();
+    windows
+}
+
+fn sli_record_name(window: Duration) -> String {
+    format!("slo:sli_error:ratio_rate{window}")
+}
+
+fn recorded(window: Duration, slo: &Slo) -> Expr {
+    selector(&sli_record_name(window), slo_matchers(slo))
+}
+
+/// `max without (sloth_window) (ratio > threshold)` over both windows of a condition.
+fn burn_condition(slo: &Slo, condition: &BurnCondition) -> Expr {
+    let threshold = burn_factor(slo.period, condition).mul(slo.budget);
+    let over = |w: Duration| {
+        aggregate(
+            "max",
+            true,
+            &["sloth_window"],
+            binary(recorded(w, slo), ">", number(threshold)),
+        )
+    };
+    paren(binary(over(condition.short), "and", over(condition.long)))
+}
+
+fn burn_alert_expr(slo: &Slo, conditions: &[BurnCondition; 2]) -> Expr {
+    binary(
+        burn_condition(slo, &conditions[0]),
+        "or",
+        burn_condition(slo, &conditions[1]),
+    )
+}
+
+/// Renders alert annotations from `templates/alerts.txt`.
+pub struct Annotations {
+    env: minijinja::Environment<'static>,
+    runbook_url: Option<String>,
+}
+
+const ALERT_TEMPLATES: &str = include_str!("../../templates/alerts.txt");
+
+impl Annotations {
+    pub fn new(o: &Observability) -> Result<Annotations, EmitError> {
+        let mut env = minijinja::Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        let mut name: Option<&str> = None;
+        let mut body = String::new();
+        let mut add = |name: Option<&str>, body: &str| -> Result<(), EmitError> {
+            if let Some(n) = name {
+                env.add_template_owned(n.to_string(), body.trim_end().to_string())
+                    .map_err(template_error)?;
+            }
+            Ok(())
+        };
+        for line in ALERT_TEMPLATES.lines() {
+            if let Some(header) = line.strip_prefix("## ") {
+                add(name, &body)?;
+                body.clear();
+                // Lines with spaces after `## ` are comments of the file.
+                name = (!header.contains(' ')).then_some(header);
+            } else {
+                body.push_str(line);
+                body.push('\n');
+            }
+        }
+        add(name, &body)?;
+        Ok(Annotations {
+            env,
+            runbook_url: o.runbook_url.clone(),
+        })
+    }
+
+    fn render(
+        &self,
+        alert: &str,
+        service: &str,
+        ctx: &BTreeMap<&str, String>,
+    ) -> Result<BTreeMap<String, String>, EmitError> {
+        let mut out = BTreeMap::new();
+        for key in ["summary", "description"] {
+            let t = self
+                .env
+                .get_template(&format!("{alert}.{key}"))
+                .map_err(template_error)?;
+            out.insert(key.to_string(), t.render(ctx).map_err(template_error)?);
+        }
+        if let Some(url) = &self.runbook_url {
+            out.insert(
+                "runbook_url".to_string(),
+                url.replace("{service}", service).replace("{alert}", alert),
+            );
+        }
+        Ok(out)
+    }
+}
+
+fn template_error(e: minijinja::Error) -> EmitError {
+    EmitError::Serialise {
+        kind: "alert annotation".to_string(),
+        message: e.to_string(),
+    }
+}
+
+fn alert(
+    name: &str,
+    expr: Expr,
+    for_: Option<&str>,
+    labels: BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>,
+) -> Rule {
+    Rule {
+        record: None,
+        alert: Some(name.to_string()),
+        expr: expr.to_string(),
+        for_: for_.map(str::to_string),
+        labels,
+        annotations,
+    }
+}
+
+/// The annotation values of an SLO's alerts.
+fn slo_context(slo: &Slo) -> BTreeMap<&'static str, String> {
+    let share = |c: &BurnCondition| c.budget_percent.to_string();
+    BTreeMap::from([
+        ("service", slo.service.clone()),
+        ("slo", slo.slo.to_string()),
+        ("objective", slo.objective_percent.to_string()),
+        ("window", slo.period.to_string()),
+        ("page_fraction_1h", share(&PAGE[0])),
+        ("page_fraction_6h", share(&PAGE[1])),
+        (
+            "page_factor_1h",
+            burn_factor(slo.period, &PAGE[0]).to_string(),
+        ),
+        (
+            "page_factor_6h",
+            burn_factor(slo.period, &PAGE[1]).to_string(),
+        ),
+        (
+            "ticket_factor_1d",
+            burn_factor(slo.period, &TICKET[0]).to_string(),
+        ),
+        (
+            "ticket_factor_3d",
+            burn_factor(slo.period, &TICKET[1]).to_string(),
+        ),
+    ])
+}
+
+pub const PAGE_ALERT: &str = "ErrorBudgetBurnFast";
+pub const TICKET_ALERT: &str = "ErrorBudgetBurnSlow";
+
+/// The three groups of one SLO: SLI recordings, SLO metadata, burn-rate alerts.
+pub fn slo_groups(
+    o: &Observability,
+    slo: &Slo,
+    annotations: &Annotations,
+) -> Result<Vec<RuleGroup>, EmitError> {
+    let labels = slo_labels(slo);
+    let sli = sli_windows(slo)
+        .into_iter()
+        .map(|w| {
+            let mut l = labels.clone();
+            l.insert("sloth_window".to_string(), w.to_string());
+            record(&sli_record_name(w), sli_error(o, slo, w), l)
+        })
+        .collect();
+
+    let on = "on (sloth_id, sloth_service, sloth_slo) group_left";
+    let budget = selector("slo:error_budget:ratio", slo_matchers(slo));
+    let mut info = labels.clone();
+    info.insert(
+        "sloth_objective".to_string(),
+        slo.objective_percent.to_string(),
+    );
+    let meta = vec![
+        record(
+            "slo:objective:ratio",
+            call("vector", number(Ratio::int(1).sub(slo.budget))),
+            labels.clone(),
+        ),
+        record(
+            "slo:error_budget:ratio",
+            call("vector", number(slo.budget)),
+            labels.clone(),
+        ),
+        record(
+            "slo:time_period:days",
+            call(
+                "vector",
+                number(Ratio::new(i128::from(slo.period.millis), i128::from(DAY))),
+            ),
+            labels.clone(),
+        ),
+        record(
+            "slo:current_burn_rate:ratio",
+            binary_on(
+                recorded(Duration { millis: 5 * MINUTE }, slo),
+                "/",
+                on,
+                budget.clone(),
+            ),
+            labels.clone(),
+        ),
+        record(
+            "slo:period_burn_rate:ratio",
+            binary_on(recorded(slo.period, slo), "/", on, budget),
+            labels.clone(),
+        ),
+        record(
+            "slo:period_error_budget_remaining:ratio",
+            binary(
+                number(Ratio::int(1)),
+                "-",
+                selector("slo:period_burn_rate:ratio", slo_matchers(slo)),
+            ),
+            labels.clone(),
+        ),
+        record(
+            "sloth_slo_info",
+            call("vector", number(Ratio::int(1))),
+            info,
+        ),
+    ];
+
+    let ctx = slo_context(slo);
+    let mut alerts = Vec::new();
+    for (name, severity, conditions) in [
+        (PAGE_ALERT, "page", &PAGE),
+        (TICKET_ALERT, "ticket", &TICKET),
+    ] {
+        // The SLO's own labels are static too (equal to those the expression yields), so
+        // the availability and latency alerts of one service are distinct rules.
+        let mut alert_labels = labels.clone();
+        alert_labels.insert("severity".to_string(), severity.to_string());
+        alert_labels.insert("sloth_severity".to_string(), severity.to_string());
+        alert_labels.insert("service".to_string(), slo.service.clone());
+        alerts.push(alert(
+            name,
+            burn_alert_expr(slo, conditions),
+            None,
+            alert_labels,
+            annotations.render(name, &slo.service, &ctx)?,
+        ));
+    }
+    Ok(vec![
+        RuleGroup {
+            name: format!("berrys-slo-{}-sli", slo.id),
+            rules: sli,
+        },
+        RuleGroup {
+            name: format!("berrys-slo-{}-meta", slo.id),
+            rules: meta,
+        },
+        RuleGroup {
+            name: format!("berrys-slo-{}-alerts", slo.id),
+            rules: alerts,
+        },
+    ])
+}
+
+/// Operational alerts of one service.
+pub fn operational_group(
+    platform: &Platform,
+    service: &Service,
+    annotations: &Annotations,
+) -> Result<RuleGroup, EmitError> {
+    let o = &platform.observability;
+    let svc = service.name.get_ref().as_str();
+    let ns = platform.namespace.as_str();
+    let critical = *service.critical.get_ref();
+    let urgent = if critical { "page" } else { "ticket" };
+    let labels = |severity: &str| {
+        BTreeMap::from([
+            ("severity".to_string(), severity.to_string()),
+            ("service".to_string(), svc.to_string()),
+        ])
+    };
+    let base_ctx = BTreeMap::from([("service", svc.to_string()), ("namespace", ns.to_string())]);
+    let five = Duration { millis: 5 * MINUTE };
+    let mut rules = Vec::new();
+
+    rules.push(alert(
+        "TargetDown",
+        binary(
+            selector(
+                "up",
+                vec![Matcher::eq("namespace", ns), Matcher::eq("job", svc)],
+            ),
+            "==",
+            number(Ratio::int(0)),
+        ),
+        Some("5m"),
+        labels(urgent),
+        annotations.render("TargetDown", svc, &base_ctx)?,
+    ));
+
+    let requests = |extra: Option<Matcher>| {
+        let mut m = vec![Matcher::eq(&o.service_label, svc)];
+        m.extend(extra);
+        rate_sum(&o.requests_metric, m, five)
+    };
+    rules.push(alert(
+        "High5xxRatio",
+        binary(
+            binary(
+                requests(Some(Matcher::re(&o.code_label, "5.."))),
+                "/",
+                requests(None),
+            ),
+            ">",
+            number(Ratio::new(5, 100)),
+        ),
+        Some("10m"),
+        labels(urgent),
+        annotations.render("High5xxRatio", svc, &base_ctx)?,
+    ));
+
+    if let Replicas::Auto(auto) = &service.replicas {
+        let hpa = |metric: &str| {
+            selector(
+                metric,
+                vec![
+                    Matcher::eq("namespace", ns),
+                    Matcher::eq("horizontalpodautoscaler", svc),
+                ],
+            )
+        };
+        let mut ctx = base_ctx.clone();
+        ctx.insert("max_replicas", auto.max.get_ref().to_string());
+        ctx.insert("tier", auto.tier.get_ref().clone());
+        rules.push(alert(
+            "HPAMaxedOut",
+            binary_on(
+                hpa("kube_horizontalpodautoscaler_status_current_replicas"),
+                ">=",
+                "on (namespace, horizontalpodautoscaler)",
+                hpa("kube_horizontalpodautoscaler_spec_max_replicas"),
+            ),
+            Some("15m"),
+            labels("ticket"),
+            annotations.render("HPAMaxedOut", svc, &ctx)?,
+        ));
+    }
+
+    for (ds, pool_name) in &service.datastores {
+        let Some(pool) = platform.pools.get(pool_name.get_ref()) else {
+            continue;
+        };
+        let threshold = Ratio::int(i128::from(*pool.max.get_ref())).mul(Ratio::new(9, 10));
+        let mut ctx = base_ctx.clone();
+        ctx.insert("datastore", ds.get_ref().clone());
+        ctx.insert("pool", pool.name.clone());
+        ctx.insert("pool_max", pool.max.get_ref().to_string());
+        let mut rule = alert(
+            "PoolSaturation",
+            binary(
+                aggregate(
+                    "max",
+                    false,
+                    &["pod"],
+                    selector(
+                        &o.pool_metric,
+                        vec![
+                            Matcher::eq(&o.service_label, svc),
+                            Matcher::eq(&o.datastore_label, ds.get_ref()),
+                        ],
+                    ),
+                ),
+                ">",
+                number(threshold),
+            ),
+            Some("10m"),
+            labels("ticket"),
+            annotations.render("PoolSaturation", svc, &ctx)?,
+        );
+        rule.labels
+            .insert("datastore".to_string(), ds.get_ref().clone());
+        rules.push(rule);
+    }
+
+    if let Some(tier) = &service.rate_limit
+        && let Some(rl) = platform.rate_limits.get(tier.get_ref())
+    {
+        let limit_per_second = Ratio::new(
+            i128::from(rl.requests) * 1000,
+            i128::from(rl.window.millis.max(1)),
+        );
+        let mut ctx = base_ctx.clone();
+        ctx.insert("requests", rl.requests.to_string());
+        ctx.insert("window", rl.window.to_string());
+        ctx.insert("tier", rl.name.clone());
+        rules.push(alert(
+            "RateLimitRejections",
+            binary(
+                requests(Some(Matcher::eq(&o.code_label, "429"))),
+                ">",
+                number(limit_per_second.mul(Ratio::new(5, 100))),
+            ),
+            Some("10m"),
+            labels("ticket"),
+            annotations.render("RateLimitRejections", svc, &ctx)?,
+        ));
+    }
+
+    rules.push(alert(
+        "PodCrashLooping",
+        binary(
+            call(
+                "increase",
+                range(
+                    "kube_pod_container_status_restarts_total",
+                    vec![Matcher::eq("namespace", ns), Matcher::eq("container", svc)],
+                    Duration {
+                        millis: 15 * MINUTE,
+                    },
+                ),
+            ),
+            ">=",
+            number(Ratio::int(3)),
+        ),
+        Some("5m"),
+        labels(urgent),
+        annotations.render("PodCrashLooping", svc, &base_ctx)?,
+    ));
+
+    Ok(RuleGroup {
+        name: format!("berrys-{svc}-operational"),
+        rules,
+    })
+}
+
+/// Every rule group of the platform: per service, its SLO groups then its operational one.
+pub fn rule_groups(compiled: &Compiled) -> Result<Vec<RuleGroup>, EmitError> {
+    let platform = &compiled.platform;
+    let annotations = Annotations::new(&platform.observability)?;
+    let all = slos(platform);
+    let mut groups = Vec::new();
+    for service in platform.services.values() {
+        for slo in all.iter().filter(|s| &s.service == service.name.get_ref()) {
+            groups.extend(slo_groups(&platform.observability, slo, &annotations)?);
+        }
+        groups.push(operational_group(platform, service, &annotations)?);
+    }
+    Ok(groups)
+}
+
+#[derive(Serialize)]
+struct RuleFile<'a> {
+    groups: &'a [RuleGroup],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PrometheusRule<'a> {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: ObjectMeta,
+    spec: RuleFile<'a>,
+}
+
+pub fn rule_file(groups: &[RuleGroup]) -> Result<Document, EmitError> {
+    Document::new(&RuleFile { groups })
+}
+
+pub fn prometheus_rule(groups: &[RuleGroup], metadata: ObjectMeta) -> Result<Document, EmitError> {
+    Document::new(&PrometheusRule {
+        api_version: "monitoring.coreos.com/v1",
+        kind: "PrometheusRule",
+        metadata,
+        spec: RuleFile { groups },
+    })
+}
+
+// ---- promtool unit tests --------------------------------------------------------------
+
+#[derive(Serialize)]
+struct TestFile {
+    rule_files: Vec<String>,
+    evaluation_interval: String,
+    tests: Vec<TestGroup>,
+}
+
+#[derive(Serialize)]
+struct TestGroup {
+    interval: String,
+    input_series: Vec<Series>,
+    alert_rule_test: Vec<AlertTest>,
+}
+
+#[derive(Serialize)]
+struct Series {
+    series: String,
+    values: String,
+}
+
+#[derive(Serialize)]
+struct AlertTest {
+    eval_time: String,
+    alertname: String,
+    exp_alerts: Vec<ExpAlert>,
+}
+
+#[derive(Serialize)]
+struct ExpAlert {
+    exp_labels: BTreeMap<String, String>,
+    exp_annotations: BTreeMap<String, String>,
+}
+
+/// Requests per minute in the synthetic series: a power of ten large enough that the
+/// budget's share of it is a whole number, so "exactly at the budget" is exact.
+fn traffic(budget: Ratio) -> Ratio {
+    let mut rate = Ratio::int(1000);
+    for _ in 0..6 {
+        let errors = budget.mul(rate);
+        if errors.to_string().parse::<u64>().is_ok() {
+            break;
+        }
+        rate = rate.mul(Ratio::int(10));
+    }
+    rate
+}
+
+fn series_name(metric: &str, labels: &[(&str, &str)]) -> String {
+    let body: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+    format!("{metric}{{{}}}", body.join(", "))
+}
+
+/// Input series for one scenario: phases of (minutes, bad requests per minute, good
+/// requests per minute).
+fn scenario(o: &Observability, slo: &Slo, phases: &[(u64, Ratio, Ratio)]) -> Vec<Series> {
+    // Cumulative counters, one sample per minute, as promtool's expanding notation.
+    let counter = |pick: &dyn Fn(&(u64, Ratio, Ratio)) -> Ratio| {
+        let mut parts = Vec::new();
+        let mut start = Ratio::int(0);
+        for (i, phase) in phases.iter().enumerate() {
+            let step = pick(phase);
+            let minutes = i128::from(phase.0);
+            // The first phase starts at zero (its first sample is t=0); later ones continue
+            // one minute after the previous phase's last sample.
+            if i == 0 {
+                parts.push(format!("{start}+{step}x{}", phase.0));
+            } else {
+                parts.push(format!("{}+{step}x{}", add(start, step), phase.0 - 1));
+            }
+            start = add(start, step.mul(Ratio::int(minutes)));
+        }
+        parts.join(" ")
+    };
+    let svc = (o.service_label.as_str(), slo.service.as_str());
+    match slo.sli {
+        Sli::Availability => vec![
+            Series {
+                series: series_name(&o.requests_metric, &[svc, (o.code_label.as_str(), "500")]),
+                values: counter(&|p| p.1),
+            },
+            Series {
+                series: series_name(&o.requests_metric, &[svc, (o.code_label.as_str(), "200")]),
+                values: counter(&|p| p.2),
+            },
+        ],
+        Sli::Latency { threshold } => {
+            let le = threshold.seconds_string();
+            vec![
+                Series {
+                    series: series_name(&format!("{}_count", o.latency_metric), &[svc]),
+                    values: counter(&|p| add(p.1, p.2)),
+                },
+                Series {
+                    series: series_name(
+                        &format!("{}_bucket", o.latency_metric),
+                        &[svc, ("le", le.as_str())],
+                    ),
+                    values: counter(&|p| p.2),
+                },
+            ]
+        }
+    }
+}
+
+fn add(a: Ratio, b: Ratio) -> Ratio {
+    a.sub(Ratio::int(0).sub(b))
+}
+
+/// For every SLO: a full outage pages within five minutes, errors at exactly the budget
+/// never page, and the page clears after recovery.
+///
+/// Each scenario is one test group holding the series of every SLO at once (services are
+/// told apart by their label), so promtool evaluates the rules three times, not three times
+/// per SLO.
+pub fn promtool_tests(compiled: &Compiled, groups: &[RuleGroup]) -> Result<Document, EmitError> {
+    let platform = &compiled.platform;
+    let o = &platform.observability;
+    let slos = slos(platform);
+    let zero = Ratio::int(0);
+
+    let page_alerts = |which: &dyn Fn(&Slo) -> bool| -> Vec<ExpAlert> {
+        let mut out: Vec<ExpAlert> = groups
+            .iter()
+            .flat_map(|g| &g.rules)
+            .filter(|r| r.alert.as_deref() == Some(PAGE_ALERT))
+            .filter(|r| {
+                slos.iter()
+                    .any(|s| which(s) && r.labels.get("sloth_id") == Some(&s.id))
+            })
+            .map(|r| ExpAlert {
+                exp_labels: r.labels.clone(),
+                exp_annotations: r.annotations.clone(),
+            })
+            .collect();
+        out.sort_by(|a, b| a.exp_labels.cmp(&b.exp_labels));
+        out
+    };
+    let expect = |times: &[&str], alerts: &dyn Fn(&str) -> Vec<ExpAlert>| -> Vec<AlertTest> {
+        times
+            .iter()
+            .map(|t| AlertTest {
+                eval_time: t.to_string(),
+                alertname: PAGE_ALERT.to_string(),
+                exp_alerts: alerts(t),
+            })
+            .collect()
+    };
+    let series = |phases: &dyn Fn(&Slo) -> Vec<(u64, Ratio, Ratio)>| -> Vec<Series> {
+        slos.iter()
+            .flat_map(|s| scenario(o, s, &phases(s)))
+            .collect()
+    };
+
+    let tests = if slos.is_empty() {
+        Vec::new()
+    } else {
+        vec![
+            // A full outage: every request fails, and every SLO pages within five minutes.
+            TestGroup {
+                interval: "1m".to_string(),
+                input_series: series(&|s| vec![(30, traffic(s.budget), zero)]),
+                alert_rule_test: expect(&["5m"], &|_| page_alerts(&|_| true)),
+            },
+            // Errors at exactly the budget, for six hours: never a page.
+            TestGroup {
+                interval: "1m".to_string(),
+                input_series: series(&|s| {
+                    let rate = traffic(s.budget);
+                    let bad = s.budget.mul(rate);
+                    vec![(360, bad, rate.sub(bad))]
+                }),
+                alert_rule_test: expect(&["5m", "30m", "1h", "3h", "6h"], &|_| Vec::new()),
+            },
+            // Ten minutes of outage, then recovery: the page fires, then clears.
+            TestGroup {
+                interval: "1m".to_string(),
+                input_series: series(&|s| {
+                    let rate = traffic(s.budget);
+                    vec![(10, rate, zero), (80, zero, rate)]
+                }),
+                alert_rule_test: expect(&["10m", "80m"], &|t| {
+                    if t == "10m" {
+                        page_alerts(&|_| true)
+                    } else {
+                        Vec::new()
+                    }
+                }),
+            },
+        ]
+    };
+    Document::new(&TestFile {
+        rule_files: vec!["rules.yaml".to_string()],
+        evaluation_interval: "1m".to_string(),
+        tests,
+    })
+}
+
+// ---- prometheus-adapter ----------------------------------------------------------------
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AdapterConfig {
+    rules: Vec<AdapterRule>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AdapterRule {
+    series_query: String,
+    resources: AdapterResources,
+    name: AdapterName,
+    metrics_query: String,
+}
+
+#[derive(Serialize)]
+struct AdapterResources {
+    overrides: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+#[derive(Serialize)]
+struct AdapterName {
+    matches: String,
+    #[serde(rename = "as")]
+    as_: String,
+}
+
+/// prometheus-adapter rules exposing each custom HPA metric, per pod, under exactly the
+/// name the HPAs ask for.
+pub fn adapter_config_map(
+    platform: &Platform,
+    metadata: ObjectMeta,
+) -> Result<Document, EmitError> {
+    let mut names: Vec<&str> = platform
+        .services
+        .values()
+        .flat_map(|s| s.metrics.iter().map(|m| m.name.as_str()))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let resource = |r: &str| BTreeMap::from([("resource".to_string(), r.to_string())]);
+    let rules = names
+        .iter()
+        .map(|name| AdapterRule {
+            series_query: selector(
+                name,
+                vec![Matcher::re("namespace", ".+"), Matcher::re("pod", ".+")],
+            )
+            .to_string(),
+            resources: AdapterResources {
+                overrides: BTreeMap::from([
+                    ("namespace".to_string(), resource("namespace")),
+                    ("pod".to_string(), resource("pod")),
+                ]),
+            },
+            name: AdapterName {
+                matches: format!("^{name}$"),
+                as_: name.to_string(),
+            },
+            metrics_query: "sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)".to_string(),
+        })
+        .collect();
+    let config = crate::emit::to_yaml(&AdapterConfig { rules })?;
+    Document::new(&ConfigMap {
+        metadata,
+        data: Some(BTreeMap::from([("config.yaml".to_string(), config)])),
+        ..Default::default()
+    })
+}

@@ -1,0 +1,349 @@
+//! PromQL expressions built from typed pieces.
+//!
+//! Nothing user-written is pasted into query text: metric and label names come from the
+//! schema-checked `[observability]` table, label values from validated names, and numbers are
+//! printed exactly from rationals (`0.001`, never `0.0009999999999999432`).
+
+use std::fmt;
+
+use crate::units::Duration;
+
+/// An exact rational number, printed as a decimal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ratio {
+    num: i128,
+    den: i128,
+}
+
+fn gcd(a: i128, b: i128) -> i128 {
+    let (mut a, mut b) = (a.abs(), b.abs());
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a.max(1)
+}
+
+impl Ratio {
+    pub fn new(num: i128, den: i128) -> Ratio {
+        let sign = if den < 0 { -1 } else { 1 };
+        let g = gcd(num, den);
+        Ratio {
+            num: sign * num / g,
+            den: sign * den / g,
+        }
+    }
+
+    pub fn int(n: i128) -> Ratio {
+        Ratio::new(n, 1)
+    }
+
+    /// The exact value of a number as TOML wrote it: `99.95` is 9995/100, not the nearest
+    /// binary fraction. Rust prints an f64 as the shortest decimal that reads back the same,
+    /// which is the decimal the user wrote.
+    pub fn from_f64(value: f64) -> Ratio {
+        let text = format!("{value}");
+        let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+        let frac = &frac[..frac.len().min(18)];
+        let den = 10i128.pow(frac.len() as u32);
+        let digits: i128 = format!("{int}{frac}").parse().unwrap_or(0);
+        Ratio::new(digits, den)
+    }
+
+    pub fn mul(self, other: Ratio) -> Ratio {
+        let g1 = gcd(self.num, other.den);
+        let g2 = gcd(other.num, self.den);
+        Ratio::new(
+            (self.num / g1) * (other.num / g2),
+            (self.den / g2) * (other.den / g1),
+        )
+    }
+
+    pub fn div(self, other: Ratio) -> Ratio {
+        self.mul(Ratio::new(other.den, other.num))
+    }
+
+    pub fn sub(self, other: Ratio) -> Ratio {
+        let den = self.den / gcd(self.den, other.den) * other.den;
+        Ratio::new(
+            self.num * (den / self.den) - other.num * (den / other.den),
+            den,
+        )
+    }
+
+    pub fn to_f64(self) -> f64 {
+        self.num as f64 / self.den as f64
+    }
+
+    fn terminates(self) -> bool {
+        let mut d = self.den;
+        for p in [2, 5] {
+            while d % p == 0 {
+                d /= p;
+            }
+        }
+        d == 1
+    }
+}
+
+impl fmt::Display for Ratio {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.terminates() {
+            // A repeating decimal has no exact form: 15 significant digits, as many as an
+            // f64 holds, with trailing zeros removed.
+            let v = self.to_f64();
+            let digits = 15 - (v.abs().log10().floor() as i32 + 1);
+            let s = format!("{:.*}", digits.max(0) as usize, v);
+            let s = if s.contains('.') {
+                s.trim_end_matches('0').trim_end_matches('.').to_string()
+            } else {
+                s
+            };
+            return f.write_str(&s);
+        }
+        let negative = self.num < 0;
+        let mut num = self.num.abs();
+        let int = num / self.den;
+        num %= self.den;
+        let mut out = format!("{}{int}", if negative { "-" } else { "" });
+        if num != 0 {
+            out.push('.');
+            while num != 0 {
+                num *= 10;
+                out.push(char::from(b'0' + (num / self.den) as u8));
+                num %= self.den;
+            }
+        }
+        f.write_str(&out)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchOp {
+    Eq,
+    Re,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matcher {
+    pub label: String,
+    pub op: MatchOp,
+    pub value: String,
+}
+
+impl Matcher {
+    pub fn eq(label: &str, value: &str) -> Matcher {
+        Matcher {
+            label: label.to_string(),
+            op: MatchOp::Eq,
+            value: value.to_string(),
+        }
+    }
+
+    pub fn re(label: &str, value: &str) -> Matcher {
+        Matcher {
+            label: label.to_string(),
+            op: MatchOp::Re,
+            value: value.to_string(),
+        }
+    }
+}
+
+/// A PromQL string literal: every character that could end or escape it is escaped.
+fn quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    Number(Ratio),
+    Selector {
+        metric: String,
+        matchers: Vec<Matcher>,
+        range: Option<Duration>,
+    },
+    Call(&'static str, Vec<Expr>),
+    Aggregate {
+        op: &'static str,
+        without: bool,
+        labels: Vec<String>,
+        expr: Box<Expr>,
+    },
+    Binary {
+        lhs: Box<Expr>,
+        op: &'static str,
+        matching: Option<String>,
+        rhs: Box<Expr>,
+    },
+    Paren(Box<Expr>),
+}
+
+pub fn selector(metric: &str, matchers: Vec<Matcher>) -> Expr {
+    Expr::Selector {
+        metric: metric.to_string(),
+        matchers,
+        range: None,
+    }
+}
+
+pub fn range(metric: &str, matchers: Vec<Matcher>, window: Duration) -> Expr {
+    Expr::Selector {
+        metric: metric.to_string(),
+        matchers,
+        range: Some(window),
+    }
+}
+
+pub fn call(name: &'static str, arg: Expr) -> Expr {
+    Expr::Call(name, vec![arg])
+}
+
+pub fn sum(expr: Expr) -> Expr {
+    Expr::Aggregate {
+        op: "sum",
+        without: false,
+        labels: Vec::new(),
+        expr: Box::new(expr),
+    }
+}
+
+pub fn aggregate(op: &'static str, without: bool, labels: &[&str], expr: Expr) -> Expr {
+    Expr::Aggregate {
+        op,
+        without,
+        labels: labels.iter().map(|l| l.to_string()).collect(),
+        expr: Box::new(expr),
+    }
+}
+
+pub fn binary(lhs: Expr, op: &'static str, rhs: Expr) -> Expr {
+    Expr::Binary {
+        lhs: Box::new(lhs),
+        op,
+        matching: None,
+        rhs: Box::new(rhs),
+    }
+}
+
+pub fn binary_on(lhs: Expr, op: &'static str, matching: &str, rhs: Expr) -> Expr {
+    Expr::Binary {
+        lhs: Box::new(lhs),
+        op,
+        matching: Some(matching.to_string()),
+        rhs: Box::new(rhs),
+    }
+}
+
+pub fn paren(expr: Expr) -> Expr {
+    Expr::Paren(Box::new(expr))
+}
+
+pub fn number(r: Ratio) -> Expr {
+    Expr::Number(r)
+}
+
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expr::Number(r) => write!(f, "{r}"),
+            Expr::Selector {
+                metric,
+                matchers,
+                range,
+            } => {
+                f.write_str(metric)?;
+                if !matchers.is_empty() {
+                    f.write_str("{")?;
+                    for (i, m) in matchers.iter().enumerate() {
+                        if i > 0 {
+                            f.write_str(", ")?;
+                        }
+                        let op = match m.op {
+                            MatchOp::Eq => "=",
+                            MatchOp::Re => "=~",
+                        };
+                        write!(f, "{}{op}{}", m.label, quote(&m.value))?;
+                    }
+                    f.write_str("}")?;
+                }
+                if let Some(r) = range {
+                    write!(f, "[{r}]")?;
+                }
+                Ok(())
+            }
+            Expr::Call(name, args) => {
+                write!(f, "{name}(")?;
+                for (i, a) in args.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{a}")?;
+                }
+                f.write_str(")")
+            }
+            Expr::Aggregate {
+                op,
+                without,
+                labels,
+                expr,
+            } => {
+                f.write_str(op)?;
+                if !labels.is_empty() {
+                    let kw = if *without { "without" } else { "by" };
+                    write!(f, " {kw} ({}) ", labels.join(", "))?;
+                }
+                write!(f, "({expr})")
+            }
+            Expr::Binary {
+                lhs,
+                op,
+                matching,
+                rhs,
+            } => match (matching, *op) {
+                // Set operators join whole conditions: one per line reads like the rule.
+                (None, "and" | "or" | "unless") => write!(f, "{lhs}\n{op}\n{rhs}"),
+                (Some(m), _) => write!(f, "{lhs} {op} {m} {rhs}"),
+                (None, _) => write!(f, "{lhs} {op} {rhs}"),
+            },
+            Expr::Paren(e) => write!(f, "({e})"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratios_print_exactly() {
+        let budget = Ratio::int(100)
+            .sub(Ratio::from_f64(99.9))
+            .div(Ratio::int(100));
+        assert_eq!(budget.to_string(), "0.001");
+        assert_eq!(Ratio::from_f64(99.95).to_string(), "99.95");
+        assert_eq!(
+            Ratio::new(144, 10).mul(Ratio::new(5, 1000)).to_string(),
+            "0.072"
+        );
+        assert_eq!(Ratio::new(28, 30).to_string(), "0.933333333333333");
+        assert_eq!(Ratio::new(100, 60).to_string(), "1.66666666666667");
+        assert_eq!(Ratio::new(-1, 4).to_string(), "-0.25");
+        assert_eq!(Ratio::int(3).to_string(), "3");
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        let e = selector("m", vec![Matcher::eq("a", "x\"} or vector(1) #\\")]);
+        assert_eq!(e.to_string(), r#"m{a="x\"} or vector(1) #\\"}"#);
+    }
+}
