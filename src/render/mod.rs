@@ -3,6 +3,7 @@
 //! Rendering is a pure function of one compiled environment: no clock, no randomness, no
 //! filesystem. [`crate::emit`] decides where and how the files land.
 
+pub mod grafana;
 pub mod kubernetes;
 pub mod prometheus;
 pub mod promql;
@@ -59,6 +60,23 @@ pub fn render(compiled: &Compiled) -> Result<Vec<OutputFile>, emit::EmitError> {
         emit::yaml_documents(&[prometheus::adapter_config_map(platform, adapter_meta)?]),
     ));
     resources.push("prometheus/adapter-config.yaml".to_string());
+
+    let dashboards = grafana::dashboards(compiled)?;
+    for d in &dashboards {
+        files.push(OutputFile::new(&d.path, d.text()?));
+    }
+    let config_maps = grafana::config_maps(platform, &dashboards, |name| {
+        kubernetes::platform_meta(
+            platform,
+            name,
+            Some(&platform.observability.prometheus_namespace),
+        )
+    })?;
+    files.push(OutputFile::new(
+        "grafana/dashboards.yaml",
+        emit::yaml_documents(&config_maps),
+    ));
+    resources.push("grafana/dashboards.yaml".to_string());
 
     files.push(OutputFile::new(
         "kustomization.yaml",

@@ -919,33 +919,30 @@ struct AdapterConfig {
     rules: Vec<AdapterRule>,
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct AdapterRule {
-    series_query: String,
-    resources: AdapterResources,
-    name: AdapterName,
-    metrics_query: String,
+pub struct AdapterRule {
+    pub series_query: String,
+    pub resources: AdapterResources,
+    pub name: AdapterName,
+    pub metrics_query: String,
 }
 
-#[derive(Serialize)]
-struct AdapterResources {
-    overrides: BTreeMap<String, BTreeMap<String, String>>,
+#[derive(Debug, Serialize)]
+pub struct AdapterResources {
+    pub overrides: BTreeMap<String, BTreeMap<String, String>>,
 }
 
-#[derive(Serialize)]
-struct AdapterName {
-    matches: String,
+#[derive(Debug, Serialize)]
+pub struct AdapterName {
+    pub matches: String,
     #[serde(rename = "as")]
-    as_: String,
+    pub as_: String,
 }
 
 /// prometheus-adapter rules exposing each custom HPA metric, per pod, under exactly the
 /// name the HPAs ask for.
-pub fn adapter_config_map(
-    platform: &Platform,
-    metadata: ObjectMeta,
-) -> Result<Document, EmitError> {
+pub fn adapter_rules(platform: &Platform) -> Vec<AdapterRule> {
     let mut names: Vec<&str> = platform
         .services
         .values()
@@ -954,7 +951,7 @@ pub fn adapter_config_map(
     names.sort_unstable();
     names.dedup();
     let resource = |r: &str| BTreeMap::from([("resource".to_string(), r.to_string())]);
-    let rules = names
+    names
         .iter()
         .map(|name| AdapterRule {
             series_query: selector(
@@ -974,11 +971,134 @@ pub fn adapter_config_map(
             },
             metrics_query: "sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)".to_string(),
         })
-        .collect();
+        .collect()
+}
+
+pub fn adapter_config_map(
+    platform: &Platform,
+    metadata: ObjectMeta,
+) -> Result<Document, EmitError> {
+    let rules = adapter_rules(platform);
     let config = crate::emit::to_yaml(&AdapterConfig { rules })?;
     Document::new(&ConfigMap {
         metadata,
         data: Some(BTreeMap::from([("config.yaml".to_string(), config)])),
         ..Default::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn days(n: u64) -> Duration {
+        Duration { millis: n * DAY }
+    }
+
+    fn factors(period: Duration) -> Vec<String> {
+        PAGE.iter()
+            .chain(TICKET.iter())
+            .map(|c| burn_factor(period, c).to_string())
+            .collect()
+    }
+
+    #[test]
+    fn burn_factors_scale_with_the_slo_window() {
+        assert_eq!(factors(days(30)), ["14.4", "6", "3", "1"]);
+        assert_eq!(
+            factors(days(28)),
+            ["13.44", "5.6", "2.8", "0.933333333333333"]
+        );
+        assert_eq!(
+            factors(days(7)),
+            ["3.36", "1.4", "0.7", "0.233333333333333"]
+        );
+        assert_eq!(factors(days(90)), ["43.2", "18", "9", "3"]);
+        // A window that is not a whole number of days.
+        assert_eq!(
+            factors(Duration { millis: 36 * HOUR }),
+            ["0.72", "0.3", "0.15", "0.05"]
+        );
+    }
+
+    fn slo(objective: f64, period: Duration) -> Slo {
+        let objective = Ratio::from_f64(objective);
+        Slo {
+            id: "svc-availability".to_string(),
+            service: "svc".to_string(),
+            slo: "availability",
+            objective_percent: objective,
+            budget: Ratio::int(100).sub(objective).div(Ratio::int(100)),
+            period,
+            sli: Sli::Availability,
+        }
+    }
+
+    fn thresholds(s: &Slo) -> Vec<String> {
+        PAGE.iter()
+            .chain(TICKET.iter())
+            .map(|c| burn_factor(s.period, c).mul(s.budget).to_string())
+            .collect()
+    }
+
+    #[test]
+    fn budgets_and_thresholds_are_exact_decimals() {
+        let s = slo(99.9, days(30));
+        assert_eq!(s.budget.to_string(), "0.001");
+        assert_eq!(thresholds(&s), ["0.0144", "0.006", "0.003", "0.001"]);
+
+        let s = slo(99.95, days(28));
+        assert_eq!(s.budget.to_string(), "0.0005");
+        assert_eq!(
+            thresholds(&s),
+            ["0.00672", "0.0028", "0.0014", "0.000466666666666667"]
+        );
+
+        let s = slo(99.99, days(7));
+        assert_eq!(s.budget.to_string(), "0.0001");
+        assert_eq!(
+            thresholds(&s),
+            ["0.000336", "0.00014", "0.00007", "0.0000233333333333333"]
+        );
+
+        let s = slo(95.0, days(90));
+        assert_eq!(s.budget.to_string(), "0.05");
+        assert_eq!(thresholds(&s), ["2.16", "0.9", "0.45", "0.15"]);
+
+        // 1 - 0.999 is 0.0009999999999999432 in binary floating point.
+        let s = slo(99.9, days(30));
+        assert_eq!(Ratio::int(1).sub(s.budget).to_string(), "0.999");
+    }
+
+    #[test]
+    fn every_recorded_window_includes_the_period_once() {
+        let s = slo(99.9, days(3));
+        let windows: Vec<String> = sli_windows(&s).iter().map(|w| w.to_string()).collect();
+        assert_eq!(windows, ["5m", "30m", "1h", "2h", "6h", "1d", "3d"]);
+        let s = slo(99.9, days(28));
+        // Printed as Prometheus prints durations (and Sloth names its rules): 28d is 4w.
+        assert_eq!(sli_windows(&s).last().unwrap().to_string(), "4w");
+        assert_eq!(sli_windows(&s).len(), 8);
+    }
+
+    #[test]
+    fn synthetic_traffic_makes_the_budget_a_whole_number_of_errors() {
+        for objective in [99.0, 99.5, 99.9, 99.95, 99.99, 99.999, 95.0] {
+            let s = slo(objective, days(30));
+            let errors = s.budget.mul(traffic(s.budget));
+            assert!(
+                errors.to_string().parse::<u64>().is_ok(),
+                "{objective}: {errors}"
+            );
+        }
+    }
+
+    #[test]
+    fn whole_second_bucket_bounds_match_both_spellings() {
+        let m = le_matcher(Duration { millis: 1000 });
+        assert_eq!(m.op, super::super::promql::MatchOp::Re);
+        assert_eq!(m.value, "1|1\\.0");
+        let m = le_matcher(Duration { millis: 250 });
+        assert_eq!(m.value, "0.25");
+    }
 }

@@ -164,13 +164,30 @@ fn quote(value: &str) -> String {
     out
 }
 
+/// The range of a range-vector selector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    Fixed(Duration),
+    /// Grafana's `$__rate_interval`: at least four scrape intervals at any zoom level.
+    GrafanaRateInterval,
+}
+
+impl fmt::Display for Window {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Window::Fixed(d) => write!(f, "{d}"),
+            Window::GrafanaRateInterval => f.write_str("$__rate_interval"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
     Number(Ratio),
     Selector {
         metric: String,
         matchers: Vec<Matcher>,
-        range: Option<Duration>,
+        range: Option<Window>,
     },
     Call(&'static str, Vec<Expr>),
     Aggregate {
@@ -200,12 +217,25 @@ pub fn range(metric: &str, matchers: Vec<Matcher>, window: Duration) -> Expr {
     Expr::Selector {
         metric: metric.to_string(),
         matchers,
-        range: Some(window),
+        range: Some(Window::Fixed(window)),
+    }
+}
+
+/// A range selector over Grafana's `$__rate_interval` (dashboards only).
+pub fn range_grafana(metric: &str, matchers: Vec<Matcher>) -> Expr {
+    Expr::Selector {
+        metric: metric.to_string(),
+        matchers,
+        range: Some(Window::GrafanaRateInterval),
     }
 }
 
 pub fn call(name: &'static str, arg: Expr) -> Expr {
     Expr::Call(name, vec![arg])
+}
+
+pub fn call_args(name: &'static str, args: Vec<Expr>) -> Expr {
+    Expr::Call(name, args)
 }
 
 pub fn sum(expr: Expr) -> Expr {

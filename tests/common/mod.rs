@@ -43,3 +43,36 @@ pub fn diagnostics(source: &SourceFile) -> String {
         Err(e) => format!("{e:?}"),
     }
 }
+
+/// The reference platform with every SLO over 28 days instead of the default 30: the
+/// burn-rate factors are then repeating decimals (13.44, 5.6, 2.8, 0.9333…).
+pub fn reference_28d() -> SourceFile {
+    let reference = reference();
+    let slos = reference.text.matches("\nslo = { ").count();
+    assert!(slos >= 5, "the reference has SLOs to vary");
+    let text = reference
+        .text
+        .replace("\nslo = { ", "\nslo = { window = \"28d\", ");
+    SourceFile::new("platform-28d.toml".to_string(), text)
+}
+
+/// Every platform the observability tests cover: the reference, its 28-day variant and the
+/// valid fixtures, each in every environment.
+pub fn all_compiled() -> Vec<(String, Compiled)> {
+    let mut sources = vec![reference(), reference_28d()];
+    let mut fixtures: Vec<PathBuf> = std::fs::read_dir(root().join("tests/fixtures/valid"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    fixtures.sort();
+    sources.extend(fixtures.iter().map(|p| load(p)));
+    let mut out = Vec::new();
+    for source in sources {
+        let all = compile(&source, Envs::All)
+            .unwrap_or_else(|e| panic!("{} does not compile: {e:?}", source.name));
+        for c in all {
+            out.push((format!("{} --env {}", source.name, c.platform.env), c));
+        }
+    }
+    out
+}

@@ -1,0 +1,745 @@
+//! Grafana dashboards: one per service, an SLO overview and a platform overview, as classic
+//! dashboard JSON and as ConfigMaps for the Grafana sidecar.
+//!
+//! Dashboards are text in their natural form (`templates/grafana/*.json`, minijinja with
+//! strict undefined and JSON auto-escaping); berrys supplies the data — queries built from
+//! typed PromQL pieces, the configured numbers for threshold lines — and, after rendering,
+//! parses the result, assigns panel ids and grid positions, and prints it canonically.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::prometheus::{PAGE, burn_factor, slos};
+use super::promql::{
+    Expr, Matcher, Ratio, aggregate, binary, binary_on, call, call_args, number, paren,
+    range_grafana, selector, sum,
+};
+use crate::Compiled;
+use crate::emit::{Document, EmitError};
+use crate::model::{Platform, Replicas, Service};
+
+const TEMPLATES: [(&str, &str); 4] = [
+    (
+        "panels.json",
+        include_str!("../../templates/grafana/panels.json"),
+    ),
+    (
+        "service.json",
+        include_str!("../../templates/grafana/service.json"),
+    ),
+    (
+        "slo-overview.json",
+        include_str!("../../templates/grafana/slo-overview.json"),
+    ),
+    (
+        "platform-overview.json",
+        include_str!("../../templates/grafana/platform-overview.json"),
+    ),
+];
+
+/// One rendered dashboard.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dashboard {
+    /// Path under the output directory, e.g. `grafana/services/api-gateway.json`.
+    pub path: String,
+    /// Short name: the service's, `slo-overview` or `platform-overview`.
+    pub name: String,
+    pub uid: String,
+    pub json: Value,
+}
+
+impl Dashboard {
+    /// The file contents: pretty-printed JSON with a final newline.
+    pub fn text(&self) -> Result<String, EmitError> {
+        let mut text =
+            serde_json::to_string_pretty(&self.json).map_err(|e| EmitError::Serialise {
+                kind: "dashboard".to_string(),
+                message: e.to_string(),
+            })?;
+        text.push('\n');
+        Ok(text)
+    }
+}
+
+/// A dashboard uid: readable (the dashboard's name) and unique per platform and environment
+/// (a hash of both), at most 40 characters as Grafana requires.
+pub fn uid(platform: &Platform, name: &str) -> String {
+    let digest = Sha256::digest(format!("{}/{}/{name}", platform.name, platform.env));
+    let hash: String = digest[..5].iter().map(|b| format!("{b:02x}")).collect();
+    let readable: String = name.chars().take(29).collect();
+    format!("{}-{hash}", readable.trim_end_matches('-'))
+}
+
+fn title(platform: &Platform, name: &str) -> String {
+    if platform.env == "base" {
+        format!("{} / {name}", platform.name)
+    } else {
+        format!("{} ({}) / {name}", platform.name, platform.env)
+    }
+}
+
+#[derive(Serialize)]
+struct Target {
+    datasource: Value,
+    #[serde(rename = "refId")]
+    ref_id: String,
+    expr: String,
+    #[serde(rename = "legendFormat")]
+    legend: String,
+    range: bool,
+    instant: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    format: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Step {
+    color: &'static str,
+    #[serde(serialize_with = "plain_number")]
+    value: f64,
+}
+
+/// Whole numbers without a fractional part (`1073741824`, not `1073741824.0`).
+fn plain_number<S: serde::Serializer>(value: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if value.fract() == 0.0 && value.abs() < 9.0e15 {
+        s.serialize_i64(*value as i64)
+    } else {
+        s.serialize_f64(*value)
+    }
+}
+
+struct Queries<'a> {
+    platform: &'a Platform,
+    datasource: Value,
+}
+
+impl Queries<'_> {
+    /// Time-series targets, lettered A, B, C… in order.
+    fn series(&self, exprs: Vec<(Expr, &str)>) -> Vec<Target> {
+        self.targets(exprs, false)
+    }
+
+    fn targets(&self, exprs: Vec<(Expr, &str)>, table: bool) -> Vec<Target> {
+        exprs
+            .into_iter()
+            .enumerate()
+            .map(|(i, (expr, legend))| Target {
+                datasource: self.datasource.clone(),
+                ref_id: ref_id(i),
+                expr: expr.to_string(),
+                legend: legend.to_string(),
+                range: !table,
+                instant: table,
+                format: table.then_some("table"),
+            })
+            .collect()
+    }
+
+    fn service(&self, matcher: Matcher, extra: Option<Matcher>) -> Vec<Matcher> {
+        let mut m = vec![matcher];
+        m.extend(extra);
+        m
+    }
+
+    fn requests(&self, svc: &Matcher, code: Option<Matcher>) -> Expr {
+        let o = &self.platform.observability;
+        call(
+            "rate",
+            range_grafana(&o.requests_metric, self.service(svc.clone(), code)),
+        )
+    }
+
+    fn ratio(&self, svc: &Matcher, code: Matcher, by: &[&str]) -> Expr {
+        binary(
+            aggregate("sum", false, by, self.requests(svc, Some(code))),
+            "/",
+            aggregate("sum", false, by, self.requests(svc, None)),
+        )
+    }
+
+    fn quantile(&self, svc: &Matcher, q: Ratio, by: &[&str]) -> Expr {
+        let o = &self.platform.observability;
+        let mut labels = by.to_vec();
+        labels.push("le");
+        call_args(
+            "histogram_quantile",
+            vec![
+                number(q),
+                aggregate(
+                    "sum",
+                    false,
+                    &labels,
+                    call(
+                        "rate",
+                        range_grafana(&format!("{}_bucket", o.latency_metric), vec![svc.clone()]),
+                    ),
+                ),
+            ],
+        )
+    }
+
+    fn kube(&self, metric: &str, label: &str, value: Matcher) -> Expr {
+        let mut value = value;
+        value.label = label.to_string();
+        selector(
+            metric,
+            vec![Matcher::eq("namespace", &self.platform.namespace), value],
+        )
+    }
+}
+
+fn ref_id(i: usize) -> String {
+    let letters = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut id = String::new();
+    let mut n = i;
+    loop {
+        id.insert(0, char::from(letters[n % 26]));
+        if n < 26 {
+            break;
+        }
+        n = n / 26 - 1;
+    }
+    id
+}
+
+/// Dashboard links: the dashboards this one points at, then every dashboard of the platform.
+fn links(platform: &Platform, to: &[(&str, String)]) -> Value {
+    let mut out: Vec<Value> = to
+        .iter()
+        .map(|(name, tooltip)| {
+            json!({
+                "title": name,
+                "type": "link",
+                "url": format!("/d/{}", uid(platform, name)),
+                "icon": "dashboard",
+                "tooltip": tooltip,
+                "tags": [],
+                "asDropdown": false,
+                "targetBlank": false,
+                "includeVars": false,
+                "keepTime": true,
+            })
+        })
+        .collect();
+    out.push(json!({
+        "title": format!("{} dashboards", platform.name),
+        "type": "dashboards",
+        "icon": "external link",
+        "tooltip": "",
+        "tags": [platform.name],
+        "asDropdown": true,
+        "targetBlank": false,
+        "includeVars": false,
+        "keepTime": true,
+    }));
+    Value::Array(out)
+}
+
+fn tags(platform: &Platform, kind: &str) -> Value {
+    json!(["berrys", platform.name, kind])
+}
+
+/// The cores or bytes of a resource quantity, for a threshold line.
+fn steps(request: Option<f64>, limit: Option<f64>) -> Vec<Step> {
+    let mut out = Vec::new();
+    if let Some(v) = request {
+        out.push(Step {
+            color: "orange",
+            value: v,
+        });
+    }
+    if let Some(v) = limit {
+        out.push(Step {
+            color: "red",
+            value: v,
+        });
+    }
+    out.sort_by(|a, b| a.value.total_cmp(&b.value));
+    out
+}
+
+fn service_context(q: &Queries, service: &Service) -> Value {
+    let platform = q.platform;
+    let o = &platform.observability;
+    let name = service.name.get_ref().as_str();
+    let svc = Matcher::eq(&o.service_label, name);
+    let code5xx = Matcher::re(&o.code_label, "5..");
+    let code429 = Matcher::eq(&o.code_label, "429");
+
+    let slo = service.slo.as_ref();
+    let availability = slo.and_then(|s| s.availability.as_ref()).map(|a| {
+        let objective = Ratio::from_f64(*a.get_ref());
+        Ratio::int(100).sub(objective).div(Ratio::int(100))
+    });
+    let latency = slo.and_then(|s| s.latency.as_ref());
+
+    let replicas = match &service.replicas {
+        Replicas::Auto(auto) => json!({
+            "min": auto.min.get_ref(),
+            "max": auto.max.get_ref(),
+            "tier": auto.tier.get_ref(),
+        }),
+        Replicas::Fixed { count, .. } => json!({ "min": count, "max": count, "tier": "" }),
+    };
+    let mut replica_targets = vec![(
+        q.kube(
+            "kube_deployment_status_replicas_available",
+            "deployment",
+            svc.clone(),
+        ),
+        "available",
+    )];
+    if matches!(service.replicas, Replicas::Auto(_)) {
+        for (metric, legend) in [
+            ("kube_horizontalpodautoscaler_spec_min_replicas", "HPA min"),
+            ("kube_horizontalpodautoscaler_spec_max_replicas", "HPA max"),
+        ] {
+            replica_targets.push((
+                q.kube(metric, "horizontalpodautoscaler", svc.clone()),
+                legend,
+            ));
+        }
+    } else {
+        replica_targets.push((
+            q.kube("kube_deployment_spec_replicas", "deployment", svc.clone()),
+            "desired",
+        ));
+    }
+
+    let r = service.resources.get_ref();
+    let value =
+        |x: &Option<toml::Spanned<crate::units::Quantity>>| x.as_ref().map(|x| x.get_ref().value);
+    let text = |x: &Option<toml::Spanned<crate::units::Quantity>>| {
+        x.as_ref()
+            .map(|x| x.get_ref().text.clone())
+            .unwrap_or_else(|| "none".to_string())
+    };
+    let container = |metric: &str, rate: bool| {
+        let m = vec![
+            Matcher::eq("namespace", &platform.namespace),
+            Matcher::eq("container", name),
+        ];
+        let inner = if rate {
+            call("rate", range_grafana(metric, m))
+        } else {
+            selector(metric, m)
+        };
+        aggregate("sum", false, &["pod"], inner)
+    };
+
+    let pools: Vec<Value> = service
+        .datastores
+        .iter()
+        .filter_map(|(ds, profile)| {
+            let pool = platform.pools.get(profile.get_ref())?;
+            let expr = aggregate(
+                "max",
+                false,
+                &["pod"],
+                selector(
+                    &o.pool_metric,
+                    vec![svc.clone(), Matcher::eq(&o.datastore_label, ds.get_ref())],
+                ),
+            );
+            Some(json!({
+                "datastore": ds.get_ref(),
+                "profile": pool.name,
+                "max": pool.max.get_ref(),
+                "targets": q.series(vec![(expr, "{{pod}}")]),
+                "steps": [Step { color: "red", value: f64::from(*pool.max.get_ref()) }],
+            }))
+        })
+        .collect();
+
+    let rate_limit = service
+        .rate_limit
+        .as_ref()
+        .and_then(|t| platform.rate_limits.get(t.get_ref()))
+        .map(|rl| {
+            let per_second = Ratio::new(
+                i128::from(rl.requests) * 1000,
+                i128::from(rl.window.millis.max(1)),
+            );
+            json!({
+                "tier": rl.name,
+                "requests": rl.requests,
+                "window": rl.window.to_string(),
+                "targets": q.series(vec![
+                    (sum(q.requests(&svc, None)), "requests"),
+                    (sum(q.requests(&svc, Some(code429.clone()))), "rejected (429)"),
+                ]),
+                "steps": [Step { color: "red", value: per_second.to_f64() }],
+            })
+        });
+
+    let mut dependencies: Vec<(&str, String)> = Vec::new();
+    for d in &service.depends_on {
+        dependencies.push((d.get_ref(), "hard dependency".to_string()));
+    }
+    for d in &service.soft_depends_on {
+        dependencies.push((d.get_ref(), "soft dependency".to_string()));
+    }
+
+    let percentile = |p: i128, legend| (q.quantile(&svc, Ratio::new(p, 100), &[]), legend);
+    json!({
+        "uid": uid(platform, name),
+        "title": title(platform, name),
+        "tags": tags(platform, "service"),
+        "links": links(platform, &dependencies),
+        "datasource": q.datasource,
+        "service": name,
+        "q": {
+            "rate": q.series(vec![(sum(q.requests(&svc, None)), "requests/s")]),
+            "errors": q.series(vec![
+                (q.ratio(&svc, code5xx, &[]), "5xx"),
+                (q.ratio(&svc, code429, &[]), "429"),
+            ]),
+            "latency": q.series(vec![percentile(50, "p50"), percentile(95, "p95"), percentile(99, "p99")]),
+            "replicas": q.series(replica_targets),
+            "cpu": q.series(vec![(container("container_cpu_usage_seconds_total", true), "{{pod}}")]),
+            "memory": q.series(vec![(container("container_memory_working_set_bytes", false), "{{pod}}")]),
+        },
+        "slo": {
+            "availability": availability.is_some(),
+            "availability_steps": availability
+                .map(|b| vec![Step { color: "red", value: b.to_f64() }])
+                .unwrap_or_default(),
+            "latency": latency.is_some(),
+            "latency_steps": latency
+                .map(|l| vec![Step { color: "red", value: l.threshold.get_ref().as_secs_f64() }])
+                .unwrap_or_default(),
+        },
+        "replicas": replicas,
+        "resources": {
+            "cpu": text(&r.cpu),
+            "cpu_limit": text(&r.cpu_limit),
+            "memory": text(&r.memory),
+            "memory_limit": text(&r.memory_limit),
+            "cpu_steps": steps(value(&r.cpu), value(&r.cpu_limit)),
+            "memory_steps": steps(value(&r.memory), value(&r.memory_limit)),
+        },
+        "pools": pools,
+        "rate_limit": rate_limit,
+    })
+}
+
+/// `label=~"a|b|c"` over validated names (letters, digits and `-`: nothing a regex reads).
+fn any_of<'a>(label: &str, names: impl Iterator<Item = &'a str>) -> Matcher {
+    let names: Vec<&str> = names.collect();
+    Matcher::re(label, &names.join("|"))
+}
+
+fn slo_overview_context(q: &Queries) -> Value {
+    let platform = q.platform;
+    let all = slos(platform);
+    let mut services: Vec<&str> = all.iter().map(|s| s.service.as_str()).collect();
+    services.dedup();
+    let filter = || vec![any_of("sloth_service", services.iter().copied())];
+    let on = "on (sloth_id, sloth_service, sloth_slo)";
+    let sli = binary(
+        number(Ratio::int(1)),
+        "-",
+        paren(binary_on(
+            selector("slo:period_burn_rate:ratio", filter()),
+            "*",
+            on,
+            selector("slo:error_budget:ratio", filter()),
+        )),
+    );
+    let columns = json!([
+        { "field": "Value #A", "title": "Objective" },
+        { "field": "Value #B", "title": "SLI over the window" },
+        { "field": "Value #C", "title": "Error budget remaining" },
+    ]);
+    let table = q.targets(
+        vec![
+            (selector("slo:objective:ratio", filter()), "objective"),
+            (sli, "sli"),
+            (
+                selector("slo:period_error_budget_remaining:ratio", filter()),
+                "remaining",
+            ),
+        ],
+        true,
+    );
+    // The page threshold differs by SLO window; the stat turns red at the lowest of them.
+    let mut page_factors: Vec<Ratio> = all
+        .iter()
+        .map(|s| burn_factor(s.period, &PAGE[0]))
+        .collect();
+    page_factors.sort_by(|a, b| a.to_f64().total_cmp(&b.to_f64()));
+    page_factors.dedup();
+    let page_factor = page_factors
+        .iter()
+        .map(Ratio::to_string)
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let page_factor_min = page_factors.first().map_or(0.0, |r| r.to_f64());
+    json!({
+        "uid": uid(platform, "slo-overview"),
+        "title": title(platform, "SLOs"),
+        "tags": tags(platform, "slo"),
+        "links": links(platform, &[]),
+        "datasource": q.datasource,
+        "columns": columns,
+        // A header, then one line per SLO.
+        "table_height": (all.len() + 4).clamp(6, 40),
+        "burn_height": (all.len().div_ceil(6) * 3 + 2).clamp(5, 40),
+        "page_factor": page_factor,
+        "page_factor_min": page_factor_min,
+        "q": {
+            "table": table,
+            "burn_now": q.targets(vec![(selector("slo:current_burn_rate:ratio", filter()), "{{sloth_id}}")], true),
+            "burn": q.series(vec![(selector("slo:current_burn_rate:ratio", filter()), "{{sloth_id}}")]),
+            "remaining": q.series(vec![(
+                selector("slo:period_error_budget_remaining:ratio", filter()),
+                "{{sloth_id}}",
+            )]),
+        },
+    })
+}
+
+fn platform_overview_context(q: &Queries, compiled: &Compiled) -> Value {
+    let platform = q.platform;
+    let o = &platform.observability;
+    // Layers from the edge inwards: by the latest deploy wave of their services (callers
+    // deploy after what they call), then by name.
+    let mut layers: BTreeMap<&str, (u32, Vec<&str>)> = BTreeMap::new();
+    for s in platform.services.values() {
+        let name = s.name.get_ref().as_str();
+        let wave = compiled.graph.wave(name);
+        let entry = layers.entry(s.layer.as_str()).or_insert((0, Vec::new()));
+        entry.0 = entry.0.max(wave);
+        entry.1.push(name);
+    }
+    let mut ordered: Vec<(&str, (u32, Vec<&str>))> = layers.into_iter().collect();
+    ordered.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
+
+    let layers: Vec<Value> = ordered
+        .into_iter()
+        .map(|(layer, (_, names))| {
+            let svc = any_of(&o.service_label, names.iter().copied());
+            let by = [o.service_label.as_str()];
+            let legend = format!("{{{{{}}}}}", o.service_label);
+            json!({
+                "name": layer,
+                "rate": q.series(vec![(
+                    aggregate("sum", false, &by, q.requests(&svc, None)),
+                    legend.as_str(),
+                )]),
+                "errors": q.series(vec![(
+                    q.ratio(&svc, Matcher::re(&o.code_label, "5.."), &by),
+                    legend.as_str(),
+                )]),
+                "latency": q.series(vec![(q.quantile(&svc, Ratio::new(95, 100), &by), legend.as_str())]),
+                "replicas": q.series(vec![(
+                    aggregate(
+                        "sum",
+                        false,
+                        &["deployment"],
+                        q.kube(
+                            "kube_deployment_status_replicas_available",
+                            "deployment",
+                            any_of("deployment", names.iter().copied()),
+                        ),
+                    ),
+                    "{{deployment}}",
+                )]),
+            })
+        })
+        .collect();
+    let slo_link = if slos(platform).is_empty() {
+        Vec::new()
+    } else {
+        vec![("slo-overview", "every SLO".to_string())]
+    };
+    json!({
+        "uid": uid(platform, "platform-overview"),
+        "title": title(platform, "platform overview"),
+        "tags": tags(platform, "overview"),
+        "links": links(platform, &slo_link),
+        "datasource": q.datasource,
+        "layers": layers,
+    })
+}
+
+/// Assigns panel ids and grid positions in reading order: rows take a line of their own,
+/// panels flow left to right and wrap at Grafana's 24 columns.
+fn layout(dashboard: &mut Value) {
+    let Some(panels) = dashboard.get_mut("panels").and_then(Value::as_array_mut) else {
+        return;
+    };
+    let (mut x, mut y, mut line_height) = (0u64, 0u64, 0u64);
+    for (i, panel) in panels.iter_mut().enumerate() {
+        let is_row = panel.get("type").and_then(Value::as_str) == Some("row");
+        let size = |key: &str| {
+            panel
+                .pointer(&format!("/gridPos/{key}"))
+                .and_then(Value::as_u64)
+                .unwrap_or(1)
+        };
+        let (w, h) = (size("w").min(24), size("h"));
+        if is_row || x + w > 24 {
+            y += line_height;
+            x = 0;
+            line_height = 0;
+        }
+        panel["id"] = json!(i + 1);
+        panel["gridPos"] = json!({ "h": h, "w": w, "x": x, "y": y });
+        if is_row {
+            y += h;
+        } else {
+            x += w;
+            line_height = line_height.max(h);
+        }
+    }
+}
+
+fn template_error(e: minijinja::Error) -> EmitError {
+    EmitError::Serialise {
+        kind: "dashboard template".to_string(),
+        message: format!("{e:#}"),
+    }
+}
+
+/// Every dashboard of the platform, sorted by path.
+pub fn dashboards(compiled: &Compiled) -> Result<Vec<Dashboard>, EmitError> {
+    let platform = &compiled.platform;
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source).map_err(template_error)?;
+    }
+    let q = Queries {
+        platform,
+        datasource: json!({ "type": "prometheus", "uid": platform.observability.datasource }),
+    };
+    let render = |template: &str, name: &str, path: String, ctx: Value| {
+        let text = env
+            .get_template(template)
+            .and_then(|t| t.render(minijinja::value::Serde(&ctx)))
+            .map_err(template_error)?;
+        let mut json: Value = serde_json::from_str(&text).map_err(|e| EmitError::Serialise {
+            kind: format!("dashboard {template}"),
+            message: format!("the template produced invalid JSON: {e}"),
+        })?;
+        layout(&mut json);
+        Ok::<Dashboard, EmitError>(Dashboard {
+            path,
+            name: name.to_string(),
+            uid: uid(platform, name),
+            json,
+        })
+    };
+
+    let mut out = Vec::new();
+    for service in platform.services.values() {
+        let name = service.name.get_ref();
+        out.push(render(
+            "service.json",
+            name,
+            format!("grafana/services/{name}.json"),
+            service_context(&q, service),
+        )?);
+    }
+    if !slos(platform).is_empty() {
+        out.push(render(
+            "slo-overview.json",
+            "slo-overview",
+            "grafana/slo-overview.json".to_string(),
+            slo_overview_context(&q),
+        )?);
+    }
+    out.push(render(
+        "platform-overview.json",
+        "platform-overview",
+        "grafana/platform-overview.json".to_string(),
+        platform_overview_context(&q, compiled),
+    )?);
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+/// One ConfigMap per dashboard, labelled for the Grafana sidecar, in the namespace where the
+/// monitoring stack runs.
+pub fn config_maps(
+    platform: &Platform,
+    dashboards: &[Dashboard],
+    meta: impl Fn(&str) -> ObjectMeta,
+) -> Result<Vec<Document>, EmitError> {
+    dashboards
+        .iter()
+        .map(|d| {
+            let mut metadata = meta(&format!("{}-dashboard-{}", platform.name, d.name));
+            metadata
+                .labels
+                .get_or_insert_with(BTreeMap::new)
+                .insert("grafana_dashboard".to_string(), "1".to_string());
+            let file = d.path.rsplit('/').next().unwrap_or(&d.path).to_string();
+            let file = if d.path.starts_with("grafana/services/") {
+                format!("service-{file}")
+            } else {
+                file
+            };
+            Document::new(&ConfigMap {
+                metadata,
+                data: Some(BTreeMap::from([(file, d.text()?)])),
+                ..Default::default()
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ref_ids_continue_after_z() {
+        assert_eq!(ref_id(0), "A");
+        assert_eq!(ref_id(25), "Z");
+        assert_eq!(ref_id(26), "AA");
+        assert_eq!(ref_id(27), "AB");
+    }
+
+    #[test]
+    fn layout_wraps_at_24_columns_and_rows_take_a_line() {
+        let mut d = json!({ "panels": [
+            { "type": "row", "gridPos": { "w": 24, "h": 1 } },
+            { "type": "timeseries", "gridPos": { "w": 12, "h": 8 } },
+            { "type": "timeseries", "gridPos": { "w": 12, "h": 6 } },
+            { "type": "timeseries", "gridPos": { "w": 8, "h": 8 } },
+            { "type": "row", "gridPos": { "w": 24, "h": 1 } },
+            { "type": "timeseries", "gridPos": { "w": 8, "h": 8 } },
+        ]});
+        layout(&mut d);
+        let pos: Vec<(u64, u64, u64)> = d["panels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["id"].as_u64().unwrap(),
+                    p["gridPos"]["x"].as_u64().unwrap(),
+                    p["gridPos"]["y"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            pos,
+            [
+                (1, 0, 0),
+                (2, 0, 1),
+                (3, 12, 1),
+                (4, 0, 9),
+                (5, 0, 17),
+                (6, 0, 18)
+            ]
+        );
+    }
+}
