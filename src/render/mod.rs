@@ -78,6 +78,7 @@ pub fn render(compiled: &Compiled) -> Result<Vec<OutputFile>, emit::EmitError> {
     ));
     resources.push("grafana/dashboards.yaml".to_string());
 
+    resources.sort();
     files.push(OutputFile::new(
         "kustomization.yaml",
         emit::yaml_documents(&[kubernetes::kustomization(resources)?]),
