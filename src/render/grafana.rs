@@ -7,6 +7,7 @@
 //! parses the result, assigns panel ids and grid positions, and prints it canonically.
 
 use std::collections::BTreeMap;
+use std::ops::{Div, Sub};
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;

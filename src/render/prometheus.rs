@@ -4,6 +4,7 @@
 //! metrics.
 
 use std::collections::BTreeMap;
+use std::ops::{Div, Mul, Sub};
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -766,11 +767,14 @@ fn series_name(metric: &str, labels: &[(&str, &str)]) -> String {
     format!("{metric}{{{}}}", body.join(", "))
 }
 
+/// (minutes, bad requests per minute, good requests per minute)
+type Phase = (u64, Ratio, Ratio);
+
 /// Input series for one scenario: phases of (minutes, bad requests per minute, good
 /// requests per minute).
-fn scenario(o: &Observability, slo: &Slo, phases: &[(u64, Ratio, Ratio)]) -> Vec<Series> {
+fn scenario(o: &Observability, slo: &Slo, phases: &[Phase]) -> Vec<Series> {
     // Cumulative counters, one sample per minute, as promtool's expanding notation.
-    let counter = |pick: &dyn Fn(&(u64, Ratio, Ratio)) -> Ratio| {
+    let counter = |pick: &dyn Fn(&Phase) -> Ratio| {
         let mut parts = Vec::new();
         let mut start = Ratio::int(0);
         for (i, phase) in phases.iter().enumerate() {
@@ -781,9 +785,9 @@ fn scenario(o: &Observability, slo: &Slo, phases: &[(u64, Ratio, Ratio)]) -> Vec
             if i == 0 {
                 parts.push(format!("{start}+{step}x{}", phase.0));
             } else {
-                parts.push(format!("{}+{step}x{}", add(start, step), phase.0 - 1));
+                parts.push(format!("{}+{step}x{}", start + step, phase.0 - 1));
             }
-            start = add(start, step.mul(Ratio::int(minutes)));
+            start = start + step * Ratio::int(minutes);
         }
         parts.join(" ")
     };
@@ -804,7 +808,7 @@ fn scenario(o: &Observability, slo: &Slo, phases: &[(u64, Ratio, Ratio)]) -> Vec
             vec![
                 Series {
                     series: series_name(&format!("{}_count", o.latency_metric), &[svc]),
-                    values: counter(&|p| add(p.1, p.2)),
+                    values: counter(&|p| p.1 + p.2),
                 },
                 Series {
                     series: series_name(
@@ -816,10 +820,6 @@ fn scenario(o: &Observability, slo: &Slo, phases: &[(u64, Ratio, Ratio)]) -> Vec
             ]
         }
     }
-}
-
-fn add(a: Ratio, b: Ratio) -> Ratio {
-    a.sub(Ratio::int(0).sub(b))
 }
 
 /// For every SLO: a full outage pages within five minutes, errors at exactly the budget
@@ -861,7 +861,7 @@ pub fn promtool_tests(compiled: &Compiled, groups: &[RuleGroup]) -> Result<Docum
             })
             .collect()
     };
-    let series = |phases: &dyn Fn(&Slo) -> Vec<(u64, Ratio, Ratio)>| -> Vec<Series> {
+    let series = |phases: &dyn Fn(&Slo) -> Vec<Phase>| -> Vec<Series> {
         slos.iter()
             .flat_map(|s| scenario(o, s, &phases(s)))
             .collect()

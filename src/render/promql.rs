@@ -5,6 +5,7 @@
 //! printed exactly from rationals (`0.001`, never `0.0009999999999999432`).
 
 use std::fmt;
+use std::ops::{Add, Div, Mul, Sub};
 
 use crate::units::Duration;
 
@@ -49,7 +50,29 @@ impl Ratio {
         Ratio::new(digits, den)
     }
 
-    pub fn mul(self, other: Ratio) -> Ratio {
+    pub fn to_f64(self) -> f64 {
+        self.num as f64 / self.den as f64
+    }
+
+    fn terminates(self) -> bool {
+        let mut d = self.den;
+        if d == 0 {
+            return false;
+        }
+        for p in [2, 5] {
+            while d % p == 0 {
+                d /= p;
+            }
+        }
+        d == 1
+    }
+}
+
+impl Mul for Ratio {
+    type Output = Ratio;
+
+    fn mul(self, other: Ratio) -> Ratio {
+        // Cross-cancel first so the products stay small.
         let g1 = gcd(self.num, other.den);
         let g2 = gcd(other.num, self.den);
         Ratio::new(
@@ -57,31 +80,38 @@ impl Ratio {
             (self.den / g2) * (other.den / g1),
         )
     }
+}
 
-    pub fn div(self, other: Ratio) -> Ratio {
-        self.mul(Ratio::new(other.den, other.num))
+impl Div for Ratio {
+    type Output = Ratio;
+
+    fn div(self, other: Ratio) -> Ratio {
+        let g1 = gcd(self.num, other.num);
+        let g2 = gcd(self.den, other.den);
+        Ratio::new(
+            (self.num / g1) * (other.den / g2),
+            (self.den / g2) * (other.num / g1),
+        )
     }
+}
 
-    pub fn sub(self, other: Ratio) -> Ratio {
+impl Add for Ratio {
+    type Output = Ratio;
+
+    fn add(self, other: Ratio) -> Ratio {
         let den = self.den / gcd(self.den, other.den) * other.den;
         Ratio::new(
-            self.num * (den / self.den) - other.num * (den / other.den),
+            self.num * (den / self.den) + other.num * (den / other.den),
             den,
         )
     }
+}
 
-    pub fn to_f64(self) -> f64 {
-        self.num as f64 / self.den as f64
-    }
+impl Sub for Ratio {
+    type Output = Ratio;
 
-    fn terminates(self) -> bool {
-        let mut d = self.den;
-        for p in [2, 5] {
-            while d % p == 0 {
-                d /= p;
-            }
-        }
-        d == 1
+    fn sub(self, other: Ratio) -> Ratio {
+        self + Ratio::new(-other.num, other.den)
     }
 }
 
