@@ -326,6 +326,8 @@ fn metric_and_label_names_come_from_observability() {
         &format!("{}_bucket", o.latency_metric),
         &format!("{}=\"front\"", o.service_label),
         &format!("{}=~\"5..\"", o.code_label),
+        o.pool_metric.as_str(),
+        &format!("{}=\"cache-db\"", o.datastore_label),
     ] {
         assert!(joined.contains(configured), "`{configured}` unused");
     }
