@@ -21,6 +21,10 @@ pub const EXIT_ERROR: i32 = 2;
 pub enum DiagnosticFormat {
     Human,
     Json,
+    /// SARIF 2.1.0, for code-scanning tools.
+    Sarif,
+    /// GitHub Actions workflow commands (`::error file=…`).
+    Github,
 }
 
 /// How diagnostics are shown.
@@ -88,7 +92,55 @@ fn report(
             let _ = serde_json::to_writer_pretty(&mut *out, &json);
             let _ = writeln!(out);
         }
+        DiagnosticFormat::Sarif => {
+            let _ = serde_json::to_writer_pretty(&mut *out, &diagnostic::to_sarif(diags, source));
+            let _ = writeln!(out);
+        }
+        DiagnosticFormat::Github => {
+            let _ = out.write_all(diagnostic::to_github(diags, source).as_bytes());
+        }
     }
+}
+
+/// Compiles and lints; reports compile errors or findings. `Err` carries the exit code (2).
+fn check_and_report(
+    file: &Path,
+    envs: Envs<'_>,
+    output: Output,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(SourceFile, crate::Linted), i32> {
+    let source = read_source(file, err).ok_or(EXIT_ERROR)?;
+    match crate::check(&source, envs, &crate::lint::today()) {
+        Ok(linted) => {
+            report(&linted.findings, &source, output, out, err);
+            Ok((source, linted))
+        }
+        Err(CompileError::Diagnostics(diags)) => {
+            report(&diags, &source, output, out, err);
+            Err(EXIT_ERROR)
+        }
+        Err(CompileError::UnknownEnvironment { name, known }) => {
+            unknown_environment(&source, &name, &known, err);
+            Err(EXIT_ERROR)
+        }
+    }
+}
+
+fn unknown_environment(source: &SourceFile, name: &str, known: &[String], err: &mut dyn Write) {
+    let suggestion = diagnostic::suggest(name, known.iter().map(String::as_str))
+        .map(|s| format!(" (did you mean `{s}`?)"))
+        .unwrap_or_default();
+    let list = if known.is_empty() {
+        "none is defined".to_string()
+    } else {
+        format!("defined: base, {}", known.join(", "))
+    };
+    let _ = writeln!(
+        err,
+        "error: unknown environment `{name}`{suggestion}; {list} in {}",
+        source.name
+    );
 }
 
 /// Compiles and reports; `None` means the exit code is already decided (2).
@@ -102,7 +154,7 @@ fn compile_and_report(
     let source = read_source(file, err).ok_or(EXIT_ERROR)?;
     match compile(&source, envs) {
         Ok(compiled) => {
-            if output.format == DiagnosticFormat::Json {
+            if output.format != DiagnosticFormat::Human {
                 report(&[], &source, output, out, err);
             }
             Ok((source, compiled))
@@ -112,19 +164,7 @@ fn compile_and_report(
             Err(EXIT_ERROR)
         }
         Err(CompileError::UnknownEnvironment { name, known }) => {
-            let suggestion = diagnostic::suggest(&name, known.iter().map(String::as_str))
-                .map(|s| format!(" (did you mean `{s}`?)"))
-                .unwrap_or_default();
-            let list = if known.is_empty() {
-                "none is defined".to_string()
-            } else {
-                format!("defined: base, {}", known.join(", "))
-            };
-            let _ = writeln!(
-                err,
-                "error: unknown environment `{name}`{suggestion}; {list} in {}",
-                source.name
-            );
+            unknown_environment(&source, &name, &known, err);
             Err(EXIT_ERROR)
         }
     }
@@ -134,6 +174,8 @@ pub struct LintOptions {
     pub file: PathBuf,
     pub env: Option<String>,
     pub output: Output,
+    /// Overrides `[lint] fail_on`.
+    pub fail_on: Option<Severity>,
 }
 
 /// `berrys lint`: every phase up to the policies, for the base and every environment (or
@@ -143,13 +185,22 @@ pub fn lint(opts: &LintOptions, out: &mut dyn Write, err: &mut dyn Write) -> i32
         Some(e) => Envs::One(Some(e)),
         None => Envs::All,
     };
-    match compile_and_report(&opts.file, envs, opts.output, out, err) {
-        Ok((source, compiled)) => {
-            if opts.output.format == DiagnosticFormat::Human {
-                let envs: Vec<&str> = compiled.iter().map(|c| c.platform.env.as_str()).collect();
+    match check_and_report(&opts.file, envs, opts.output, out, err) {
+        Ok((source, linted)) => {
+            if opts.output.format == DiagnosticFormat::Human && linted.findings.is_empty() {
+                let envs: Vec<&str> = linted
+                    .compiled
+                    .iter()
+                    .map(|c| c.platform.env.as_str())
+                    .collect();
                 let _ = writeln!(err, "{}: no problems ({})", source.name, envs.join(", "));
             }
-            EXIT_OK
+            let fail_on = opts.fail_on.unwrap_or(linted.config.fail_on);
+            if crate::lint::fails(&linted.findings, fail_on) {
+                EXIT_FINDINGS
+            } else {
+                EXIT_OK
+            }
         }
         Err(code) => code,
     }
@@ -169,10 +220,23 @@ pub fn render(opts: &RenderOptions, out: &mut dyn Write, err: &mut dyn Write) ->
         Some(e) => Envs::One(Some(e)),
         None => Envs::All,
     };
-    let (_, compiled) = match compile_and_report(&opts.file, envs, opts.output, out, err) {
+    let (_, linted) = match check_and_report(&opts.file, envs, opts.output, out, err) {
         Ok(c) => c,
         Err(code) => return code,
     };
+    let errors = linted
+        .findings
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    if errors > 0 {
+        let _ = writeln!(
+            err,
+            "error: {errors} lint error(s) block rendering; nothing was written"
+        );
+        return EXIT_FINDINGS;
+    }
+    let compiled = linted.compiled;
     let env_name = opts.env.as_deref().unwrap_or(crate::model::BASE_ENV);
     let Some(target) = compiled.iter().find(|c| c.platform.env == env_name) else {
         let _ = writeln!(err, "error: environment `{env_name}` was not compiled");
@@ -351,6 +415,74 @@ fn graph_json(c: &Compiled) -> String {
     let mut s = serde_json::to_string_pretty(&value).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// `berrys rules`: the rule table, or its JSON form.
+pub fn rules(json: bool, out: &mut dyn Write) -> i32 {
+    let rules = crate::lint::RULES;
+    if json {
+        let list: Vec<_> = rules
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "code": r.code,
+                    "name": r.name,
+                    "level": r.level.as_str(),
+                    "summary": r.summary,
+                })
+            })
+            .collect();
+        let _ = serde_json::to_writer_pretty(&mut *out, &list);
+        let _ = writeln!(out);
+        return EXIT_OK;
+    }
+    let width = rules.iter().map(|r| r.name.len()).max().unwrap_or(0);
+    for r in rules {
+        let _ = writeln!(
+            out,
+            "{}  {:width$}  {:7}  {}",
+            r.code,
+            r.name,
+            r.level.as_str(),
+            r.summary
+        );
+    }
+    EXIT_OK
+}
+
+/// `berrys explain <rule>`: a rule's documentation.
+pub fn explain(id: &str, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    match crate::lint::lookup(id) {
+        Some(r) => {
+            let _ = writeln!(
+                out,
+                "# {} {}
+
+{}
+
+Default level: {}. Configure it in `[lint.rules]` by code or name.
+
+{}",
+                r.code,
+                r.name,
+                r.summary,
+                r.level.as_str(),
+                r.docs.trim_end()
+            );
+            EXIT_OK
+        }
+        None => {
+            let names = crate::lint::RULES.iter().flat_map(|r| [r.code, r.name]);
+            let hint = diagnostic::suggest(id, names)
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                err,
+                "error: no rule `{id}`{hint}; `berrys rules` lists them all"
+            );
+            EXIT_ERROR
+        }
+    }
 }
 
 /// `berrys schema`: the JSON Schema of platform.toml.

@@ -320,3 +320,153 @@ pub fn to_json<'a>(d: &'a Diagnostic, source: &'a SourceFile) -> JsonDiagnostic<
             .collect(),
     }
 }
+
+/// A SARIF 2.1.0 log of one run: every rule of the registry in `tool.driver.rules`, every
+/// diagnostic as a result (compile errors have rule ids outside the registry).
+pub fn to_sarif(diags: &[Diagnostic], source: &SourceFile) -> serde_json::Value {
+    use serde_json::json;
+    let rules = crate::lint::RULES;
+    let region = |span: &Range<usize>| {
+        let (line, column) = source.line_col(span.start);
+        let (end_line, end_column) = source.line_col(span.end);
+        json!({
+            "startLine": line,
+            "startColumn": column,
+            "endLine": end_line,
+            "endColumn": end_column,
+        })
+    };
+    let uri = sarif_uri(&source.name);
+    let location = |span: &Range<usize>| {
+        json!({
+            "physicalLocation": {
+                "artifactLocation": { "uri": uri },
+                "region": region(span),
+            }
+        })
+    };
+    let results: Vec<serde_json::Value> = diags
+        .iter()
+        .map(|d| {
+            let mut text = d.message.clone();
+            if let Some(h) = &d.help {
+                text.push_str("\nhelp: ");
+                text.push_str(h);
+            }
+            let mut result = json!({
+                "ruleId": d.code,
+                "level": match d.severity {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                },
+                "message": { "text": text },
+                "locations": [location(&d.primary.span)],
+                "properties": { "environments": d.envs },
+            });
+            if let Some(i) = rules.iter().position(|r| r.code == d.code) {
+                result["ruleIndex"] = json!(i);
+            }
+            if !d.secondary.is_empty() {
+                result["relatedLocations"] = d
+                    .secondary
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| {
+                        let mut loc = location(&l.span);
+                        loc["id"] = json!(i + 1);
+                        loc["message"] = json!({ "text": l.text });
+                        loc
+                    })
+                    .collect();
+            }
+            result
+        })
+        .collect();
+    let driver_rules: Vec<serde_json::Value> = rules
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.code,
+                "name": r.name,
+                "shortDescription": { "text": r.summary },
+                "fullDescription": { "text": r.summary },
+                "help": { "text": r.docs, "markdown": r.docs },
+                "defaultConfiguration": {
+                    "level": match r.level {
+                        crate::lint::Level::Allow => "none",
+                        crate::lint::Level::Warning => "warning",
+                        crate::lint::Level::Error => "error",
+                    }
+                },
+            })
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "berrys",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "rules": driver_rules,
+                }
+            },
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }]
+    })
+}
+
+/// A relative file path as a URI reference: `/` separators, unreserved bytes as they are,
+/// everything else percent-encoded.
+fn sarif_uri(path: &str) -> String {
+    let mut out = String::new();
+    for b in path.replace('\\', "/").bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// GitHub Actions workflow commands: one `::error` or `::warning` line per diagnostic, shown
+/// as annotations on the pull request's diff.
+pub fn to_github(diags: &[Diagnostic], source: &SourceFile) -> String {
+    // Workflow-command escaping: data escapes `%`, CR, LF; properties also `:` and `,`.
+    let data = |s: &str| {
+        s.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    };
+    let property = |s: &str| data(s).replace(':', "%3A").replace(',', "%2C");
+    let mut out = String::new();
+    for d in diags {
+        let (line, col) = source.line_col(d.primary.span.start);
+        let (end_line, end_col) = source.line_col(d.primary.span.end);
+        let kind = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let mut message = d.message.clone();
+        if !d.primary.text.is_empty() {
+            message.push_str(&format!(" ({})", d.primary.text));
+        }
+        if let Some(h) = &d.help {
+            message.push_str(&format!("\nhelp: {h}"));
+        }
+        let envs = &d.envs;
+        if !envs.is_empty() && !envs.iter().any(|e| e == "base") {
+            message.push_str(&format!("\nin environments: {}", envs.join(", ")));
+        }
+        out.push_str(&format!(
+            "::{kind} file={},line={line},col={col},endLine={end_line},endColumn={end_col},title={}::{}\n",
+            property(&source.name),
+            property(&format!("{} {}", d.code, d.name)),
+            data(&message),
+        ));
+    }
+    out
+}

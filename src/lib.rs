@@ -6,7 +6,7 @@
 //! 2. [`validate`]: JSON Schema validation of that tree, errors at their spans;
 //! 3. [`model`]: the typed model of each environment, references resolved;
 //! 4. [`graph`]: the dependency graph, cycles rejected, deploy waves derived;
-//! 5. lint: policies over the whole platform (the rule registry);
+//! 5. [`lint`]: policies over the whole platform (the rule registry);
 //! 6. [`render`]: Kubernetes objects as typed values;
 //! 7. [`emit`]: deterministic YAML, written atomically or compared (`--check`).
 //!
@@ -17,6 +17,7 @@ pub mod commands;
 pub mod diagnostic;
 pub mod emit;
 pub mod graph;
+pub mod lint;
 pub mod model;
 pub mod parse;
 pub mod render;
@@ -112,6 +113,36 @@ pub fn compile(source: &SourceFile, envs: Envs<'_>) -> Result<Vec<Compiled>, Com
     } else {
         Err(CompileError::Diagnostics(diagnostic::merge_and_sort(diags)))
     }
+}
+
+/// A platform compiled and linted.
+#[derive(Debug)]
+pub struct Linted {
+    pub compiled: Vec<Compiled>,
+    /// Lint findings of every environment, merged and sorted.
+    pub findings: Vec<Diagnostic>,
+    pub config: lint::Config,
+}
+
+/// Phases 1–5: compile the selected environments, then lint them with the file's `[lint]`
+/// table. `today` (`YYYY-MM-DD`) decides which exemptions have expired.
+pub fn check(source: &SourceFile, envs: Envs<'_>, today: &str) -> Result<Linted, CompileError> {
+    let compiled = compile(source, envs)?;
+    let Some(first) = compiled.first() else {
+        return Ok(Linted {
+            compiled,
+            findings: Vec::new(),
+            config: lint::Config::default(),
+        });
+    };
+    let config = lint::config(&first.platform.raw)
+        .map_err(|d| CompileError::Diagnostics(diagnostic::merge_and_sort(d)))?;
+    let findings = lint::lint(&compiled, &config, today);
+    Ok(Linted {
+        compiled,
+        findings,
+        config,
+    })
 }
 
 /// Deserialises the (schema-valid) tree into the raw model. A failure means the schema

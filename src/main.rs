@@ -3,6 +3,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use berrys::commands::{self, DiagnosticFormat, GraphFormat, Output};
+use berrys::diagnostic::Severity;
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// Declarative platform compiler and policy linter.
@@ -24,8 +25,11 @@ enum Command {
         #[arg(long)]
         env: Option<String>,
         /// How to print findings.
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = LintFormat::Human)]
+        format: LintFormat,
+        /// Lowest severity that fails the run (default: `[lint] fail_on`, else error).
+        #[arg(long, value_enum)]
+        fail_on: Option<FailOn>,
     },
     /// Lint, then write Kubernetes manifests to the output directory.
     Render {
@@ -52,6 +56,16 @@ enum Command {
         #[arg(long, value_enum, default_value_t = GraphArg::Dot)]
         format: GraphArg,
     },
+    /// List every lint rule: code, name, default level, summary.
+    Rules {
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Print a lint rule's documentation.
+    Explain {
+        /// Rule code (`BR003`) or name (`pool-overcommit`).
+        rule: String,
+    },
     /// Print the JSON Schema of platform.toml.
     Schema,
     /// Write a commented starter platform.toml (never overwrites).
@@ -65,6 +79,20 @@ enum Command {
 enum Format {
     Human,
     Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LintFormat {
+    Human,
+    Json,
+    Sarif,
+    Github,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FailOn {
+    Error,
+    Warning,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -95,11 +123,28 @@ fn main() -> ExitCode {
     let mut out = std::io::stdout().lock();
     let mut err = std::io::stderr().lock();
     let code = match cli.command {
-        Command::Lint { file, env, format } => commands::lint(
+        Command::Lint {
+            file,
+            env,
+            format,
+            fail_on,
+        } => commands::lint(
             &commands::LintOptions {
                 file,
                 env,
-                output: output(format),
+                output: Output {
+                    format: match format {
+                        LintFormat::Human => DiagnosticFormat::Human,
+                        LintFormat::Json => DiagnosticFormat::Json,
+                        LintFormat::Sarif => DiagnosticFormat::Sarif,
+                        LintFormat::Github => DiagnosticFormat::Github,
+                    },
+                    color,
+                },
+                fail_on: fail_on.map(|f| match f {
+                    FailOn::Error => Severity::Error,
+                    FailOn::Warning => Severity::Warning,
+                }),
             },
             &mut out,
             &mut err,
@@ -135,6 +180,8 @@ fn main() -> ExitCode {
             &mut out,
             &mut err,
         ),
+        Command::Rules { format } => commands::rules(matches!(format, Format::Json), &mut out),
+        Command::Explain { rule } => commands::explain(&rule, &mut out, &mut err),
         Command::Schema => commands::schema(&mut out),
         Command::Init { file } => commands::init(&file, &mut err),
     };

@@ -115,7 +115,15 @@ pub struct Service {
     /// Variable → (secret name, key).
     pub secrets: BTreeMap<String, (String, String)>,
     pub probes: Probes,
+    /// An explicit PodDisruptionBudget (`pdb = { … }`).
+    pub pdb: Option<Pdb>,
     pub slo: Option<Slo>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Pdb {
+    MinAvailable(Sp<u32>),
+    MaxUnavailable(Sp<u32>),
 }
 
 /// How many replicas a service runs in this environment.
@@ -345,21 +353,13 @@ fn resources(diags: &mut Vec<Diagnostic>, raw: &RawResources) -> Resources {
 }
 
 fn unknown(kind: &str, name: &Sp<String>, known: &[&str], define: &str) -> Diagnostic {
-    let d = Diagnostic::error(
-        "BR002",
-        "unknown-reference",
-        format!("unknown {kind} `{}`", name.get_ref()),
+    crate::lint::rules::unknown_reference::diagnostic(
+        kind,
+        name.get_ref(),
         name.span(),
-        format!("no {kind} with this name"),
-    );
-    match crate::diagnostic::suggest(name.get_ref(), known.iter().copied()) {
-        Some(best) => d.with_help(format!("did you mean `{best}`?")),
-        None if known.is_empty() => d.with_help(format!("no {kind} is defined: add {define}")),
-        None => d.with_help(format!(
-            "defined {kind}s: {}; or add {define}",
-            known.join(", ")
-        )),
-    }
+        known,
+        define,
+    )
 }
 
 fn names<V>(map: &raw::SpMap<V>) -> Vec<&str> {
@@ -1025,6 +1025,14 @@ pub fn resolve(
                 env: env_vars,
                 secrets,
                 probes,
+                pdb: svc.pdb.as_ref().and_then(|p| {
+                    let p = p.get_ref();
+                    // The schema admits exactly one of the two.
+                    p.min_available
+                        .clone()
+                        .map(Pdb::MinAvailable)
+                        .or_else(|| p.max_unavailable.clone().map(Pdb::MaxUnavailable))
+                }),
                 slo,
             },
         );

@@ -209,7 +209,15 @@ pub struct RawService {
     pub secrets: SpMap<Sp<String>>,
     #[serde(default)]
     pub probes: RawProbes,
+    pub pdb: Option<Sp<RawPdb>>,
     pub slo: Option<Sp<RawSlo>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPdb {
+    pub min_available: Option<Sp<u32>>,
+    pub max_unavailable: Option<Sp<u32>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

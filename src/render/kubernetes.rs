@@ -32,7 +32,7 @@ use sha2::{Digest, Sha256};
 
 use crate::Compiled;
 use crate::emit::{Document, EmitError};
-use crate::model::{Platform, Policy, Replicas, Service, datastore_env_prefix};
+use crate::model::{Pdb, Platform, Policy, Replicas, Service, datastore_env_prefix};
 use crate::units::number_quantity;
 
 pub const MANAGED_BY: &str = "berrys";
@@ -421,15 +421,27 @@ fn hpa(compiled: &Compiled, service: &Service) -> Option<HorizontalPodAutoscaler
 /// A PDB for critical services and any service that always runs two or more replicas.
 /// `maxUnavailable: 1` lets a drain evict one pod at every replica count, so the budget can
 /// never block a node drain; `AlwaysAllow` keeps unhealthy pods from blocking it either.
+///
+/// An explicit `pdb` is rendered as written; lint rule BR005 rejects one that would block
+/// drains.
 fn pdb(compiled: &Compiled, service: &Service) -> Option<PodDisruptionBudget> {
     let svc = service.name.get_ref();
-    if !*service.critical.get_ref() && service.replicas.min() < 2 {
-        return None;
-    }
+    let count = |n: &crate::model::Sp<u32>| {
+        Some(IntOrString::Int(
+            i32::try_from(*n.get_ref()).unwrap_or(i32::MAX),
+        ))
+    };
+    let (min_available, max_unavailable) = match &service.pdb {
+        Some(Pdb::MinAvailable(n)) => (count(n), None),
+        Some(Pdb::MaxUnavailable(n)) => (None, count(n)),
+        None if !*service.critical.get_ref() && service.replicas.min() < 2 => return None,
+        None => (None, Some(IntOrString::Int(1))),
+    };
     Some(PodDisruptionBudget {
         metadata: meta(compiled, service, svc.clone()),
         spec: Some(PodDisruptionBudgetSpec {
-            max_unavailable: Some(IntOrString::Int(1)),
+            min_available,
+            max_unavailable,
             selector: Some(selector(svc)),
             unhealthy_pod_eviction_policy: Some("AlwaysAllow".to_string()),
             ..Default::default()

@@ -1,0 +1,44 @@
+//! The rule registry: one file per rule, each with its documentation next to its code.
+
+pub mod critical_single_replica;
+pub mod critical_without_slo;
+pub mod criticality_inversion;
+pub mod dependency_cycle;
+pub mod image_tag_not_pinned;
+pub mod latency_threshold_not_bucket;
+pub mod missing_resources;
+pub mod pdb_blocks_drain;
+pub mod plaintext_secret;
+pub mod pool_overcommit;
+pub mod quota_exceeded;
+pub mod scale_down_thrash;
+pub mod slo_unachievable;
+pub mod slo_window_exceeds_retention;
+pub mod unknown_reference;
+pub mod unused_definition;
+pub mod unused_exemption;
+pub mod utilisation_target_range;
+
+use super::Rule;
+
+/// Every rule, by code.
+pub const RULES: &[Rule] = &[
+    dependency_cycle::RULE,
+    unknown_reference::RULE,
+    pool_overcommit::RULE,
+    slo_unachievable::RULE,
+    pdb_blocks_drain::RULE,
+    critical_single_replica::RULE,
+    image_tag_not_pinned::RULE,
+    plaintext_secret::RULE,
+    latency_threshold_not_bucket::RULE,
+    slo_window_exceeds_retention::RULE,
+    quota_exceeded::RULE,
+    criticality_inversion::RULE,
+    scale_down_thrash::RULE,
+    utilisation_target_range::RULE,
+    missing_resources::RULE,
+    critical_without_slo::RULE,
+    unused_definition::RULE,
+    unused_exemption::RULE,
+];

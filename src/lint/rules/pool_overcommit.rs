@@ -1,0 +1,125 @@
+use std::collections::BTreeMap;
+
+use crate::Compiled;
+use crate::lint::{Check, Finding, Level, Rule, peak_pods};
+
+pub const RULE: Rule = Rule {
+    code: "BR003",
+    name: "pool-overcommit",
+    level: Level::Error,
+    summary: "A datastore's pools at maximum replicas plus rollout surge exceed its connections (warning above 80 %)",
+    docs: DOCS,
+    check: Check::Platform(check),
+};
+
+const DOCS: &str = r#"## What it checks
+For every datastore, the connections its clients can open at once: for each service that
+uses it, the pool profile's `max` × (the service's maximum replicas + the rolling update's
+surge). The surge is the Deployment's `maxSurge` of 25 % at maximum replicas, rounded up;
+with autoscaling off the maximum is the fixed replica count. The sum is compared with
+`max_connections − reserved_connections`: above it is an error, above 80 % of it a warning.
+Each contributing pool is labelled with its share, e.g. `agent-orchestrator: 20 × (8 + 2) =
+200 of 990`.
+
+## Why it matters
+Every pod opens up to its pool's maximum. When the autoscaler reaches its maximum during a
+rollout, the sum arrives at the database at once; beyond its limit new connections are
+refused and requests fail across every service that shares it, not just the one that grew.
+Below 100 % but above 80 % there is no headroom for a manual scale-up, a migration job or a
+second rollout.
+
+## Example
+```toml
+[pools.default]
+max = 20
+
+[datastores.postgres]
+max_connections = 200
+
+[services.api]
+scaling = { tier = "standard", max_replicas = 8 }   # 20 × (8 + 2) = 200 of 200
+datastores = { postgres = "default" }
+```
+
+## How to fix
+Lower the pool `max` (a pool larger than a pod's concurrency only holds idle connections),
+lower `max_replicas`, put a connection pooler (PgBouncer) in front and count its limit as
+`max_connections`, or raise `max_connections`.
+"#;
+
+fn check(c: &Compiled) -> Vec<Finding> {
+    let p = &c.platform;
+    // Datastore → (service, pool max, max replicas, surge, span of the pool choice).
+    let mut users: BTreeMap<&str, Vec<_>> = BTreeMap::new();
+    for svc in p.services.values() {
+        for (ds, profile) in &svc.datastores {
+            let Some(pool) = p.pools.get(profile.get_ref()) else {
+                continue;
+            };
+            let (max, surge) = peak_pods(svc);
+            users.entry(ds.get_ref().as_str()).or_default().push((
+                svc,
+                u64::from(*pool.max.get_ref()),
+                max,
+                surge,
+                profile.span(),
+            ));
+        }
+    }
+    let mut out = Vec::new();
+    for (name, list) in users {
+        let Some(ds) = p.datastores.get(name) else {
+            continue;
+        };
+        let capacity = ds
+            .max_connections
+            .get_ref()
+            .saturating_sub(ds.reserved_connections);
+        let total: u64 = list
+            .iter()
+            .map(|(_, pool, max, surge, _)| pool * u64::from(max + surge))
+            .sum();
+        // Above 80 %: total / capacity > 4 / 5, in integers.
+        if total * 5 <= capacity * 4 {
+            continue;
+        }
+        let over = total > capacity;
+        let message = if over {
+            format!(
+                "datastore `{name}` can be asked for {total} connections but accepts {capacity}"
+            )
+        } else {
+            format!(
+                "datastore `{name}` can be asked for {total} of its {capacity} connections ({}%), above 80%",
+                total * 100 / capacity.max(1)
+            )
+        };
+        let mut f = RULE
+            .finding(
+                None,
+                message,
+                ds.max_connections.span(),
+                format!(
+                    "max_connections {} − reserved {} = {capacity}",
+                    ds.max_connections.get_ref(),
+                    ds.reserved_connections
+                ),
+            )
+            .help(
+                "each pod opens up to its pool's `max`, at maximum replicas plus 25% rollout surge: lower pool `max` or `max_replicas`, or raise `max_connections`",
+            );
+        f.at_most_warning = !over;
+        for (svc, pool, max, surge, span) in list {
+            f = f.label(
+                span,
+                format!(
+                    "{}: {pool} × ({max} + {surge}) = {} of {capacity}",
+                    svc.name.get_ref(),
+                    pool * u64::from(max + surge)
+                ),
+            );
+        }
+        out.push(f);
+    }
+    out
+}

@@ -1,0 +1,92 @@
+use std::collections::BTreeSet;
+
+use crate::Compiled;
+use crate::lint::{Check, Finding, Level, Rule};
+use crate::model::raw::RawScaling;
+
+pub const RULE: Rule = Rule {
+    code: "BR017",
+    name: "unused-definition",
+    level: Level::Warning,
+    summary: "A tier, pool or datastore nobody uses",
+    docs: DOCS,
+    check: Check::Platform(check),
+};
+
+const DOCS: &str = r#"## What it checks
+Every `[scaling.<tier>]`, `[rate_limits.<tier>]`, `[pools.<profile>]` and
+`[datastores.<name>]`: at least one service (after environment overrides) must use it.
+
+## Why it matters
+An unused definition is either dead configuration that readers must still understand and
+keep consistent, or a sign of a typo elsewhere that happened to name another existing
+definition. A datastore nobody uses still looks like capacity that is being accounted for.
+
+## Example
+```toml
+[pools.large]          # no service has `datastores = { … = "large" }`
+max = 50
+```
+
+## How to fix
+Remove the definition, or use it where it was meant to be used.
+"#;
+
+fn check(c: &Compiled) -> Vec<Finding> {
+    let raw = &c.platform.raw;
+    let mut tiers = BTreeSet::new();
+    let mut limits = BTreeSet::new();
+    let mut pools = BTreeSet::new();
+    let mut datastores = BTreeSet::new();
+    for svc in raw.services.values() {
+        let svc = svc.get_ref();
+        match svc.scaling.as_ref().map(|s| s.get_ref()) {
+            Some(RawScaling::Tier(t)) => {
+                tiers.insert(t.as_str());
+            }
+            Some(RawScaling::Inline(o)) => {
+                tiers.insert(o.tier.get_ref().as_str());
+            }
+            None => {}
+        }
+        if let Some(r) = &svc.rate_limit {
+            limits.insert(r.get_ref().as_str());
+        }
+        for (ds, pool) in &svc.datastores {
+            datastores.insert(ds.get_ref().as_str());
+            pools.insert(pool.get_ref().as_str());
+        }
+    }
+    let mut out = Vec::new();
+    let mut unused =
+        |kind: &str, table: &str, key: &toml::Spanned<String>, used: &BTreeSet<&str>| {
+            if used.contains(key.get_ref().as_str()) {
+                return;
+            }
+            out.push(
+                RULE.finding(
+                    None,
+                    format!("{kind} `{}` is not used by any service", key.get_ref()),
+                    key.span(),
+                    "unused",
+                )
+                .help(format!(
+                    "remove `[{table}.{}]`, or refer to it from a service",
+                    key.get_ref()
+                )),
+            );
+        };
+    for key in raw.scaling.keys() {
+        unused("scaling tier", "scaling", key, &tiers);
+    }
+    for key in raw.rate_limits.keys() {
+        unused("rate-limit tier", "rate_limits", key, &limits);
+    }
+    for key in raw.pools.keys() {
+        unused("pool profile", "pools", key, &pools);
+    }
+    for key in raw.datastores.keys() {
+        unused("datastore", "datastores", key, &datastores);
+    }
+    out
+}
