@@ -57,6 +57,8 @@ pub struct Diagnostic {
     pub help: Option<String>,
     /// Environments the diagnostic was found in (`base` for the file as written).
     pub envs: Vec<String>,
+    /// Found in every environment that was checked: the human form then names none.
+    pub everywhere: bool,
 }
 
 impl Diagnostic {
@@ -76,6 +78,7 @@ impl Diagnostic {
             secondary: Vec::new(),
             help: None,
             envs: Vec::new(),
+            everywhere: false,
         }
     }
 
@@ -153,11 +156,19 @@ pub fn merge_and_sort(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     out
 }
 
+/// Marks the diagnostics found in all of `checked` environments.
+pub fn mark_everywhere(diags: &mut [Diagnostic], checked: usize) {
+    for d in diags {
+        d.everywhere = !d.envs.is_empty() && d.envs.len() == checked;
+    }
+}
+
 /// Binds a diagnostic to its source for miette's renderer.
 struct Bound<'a> {
     diag: &'a Diagnostic,
     source: NamedSource<String>,
     clamp: &'a SourceFile,
+    locate: bool,
 }
 
 impl fmt::Debug for Bound<'_> {
@@ -177,11 +188,18 @@ impl std::error::Error for Bound<'_> {}
 impl miette::Diagnostic for Bound<'_> {
     fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
         let d = self.diag;
-        Some(Box::new(if d.code == d.name {
+        let mut code = if d.code == d.name {
             d.code.clone()
         } else {
             format!("{} {}", d.code, d.name)
-        }))
+        };
+        // miette heads a snippet with the location of its first label; when that is not the
+        // offending value (a contributing one comes first), the offending one is named here.
+        if self.locate {
+            let (line, col) = self.clamp.line_col(d.primary.span.start);
+            code.push_str(&format!(" --> {}:{line}:{col}", self.clamp.name));
+        }
+        Some(Box::new(code))
     }
 
     fn severity(&self) -> Option<miette::Severity> {
@@ -192,9 +210,9 @@ impl miette::Diagnostic for Bound<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        // A problem of the file as written shows in every environment; naming them is noise.
+        // A problem found in every environment checked needs no list of them.
         let envs = &self.diag.envs;
-        let env_note = (!envs.is_empty() && !envs.iter().any(|e| e == "base")).then(|| {
+        let env_note = (!envs.is_empty() && !self.diag.everywhere).then(|| {
             let s = if envs.len() == 1 { "" } else { "s" };
             format!("in environment{s}: {}", envs.join(", "))
         });
@@ -240,15 +258,30 @@ pub fn render_human(diags: &[Diagnostic], source: &SourceFile, color: bool) -> S
         .with_width(100);
     let mut out = String::new();
     for d in diags {
-        let bound = Bound {
-            diag: d,
-            source: NamedSource::new(source.name.clone(), source.text.clone()),
-            clamp: source,
+        let render = |locate: bool| {
+            let bound = Bound {
+                diag: d,
+                source: NamedSource::new(source.name.clone(), source.text.clone()),
+                clamp: source,
+                locate,
+            };
+            let mut text = String::new();
+            if handler.render_report(&mut text, &bound).is_err() {
+                // The handler only fails on a broken fmt::Write; a String never is one.
+                text = d.message.clone();
+            }
+            text
         };
-        if handler.render_report(&mut out, &bound).is_err() {
-            // The handler only fails on a broken fmt::Write; a String never is one.
-            out.push_str(&d.message);
+        let mut text = render(false);
+        let (line, col) = source.line_col(d.primary.span.start);
+        let primary_header = format!("[{}:{line}:{col}]", source.name);
+        let first_header = text
+            .lines()
+            .find_map(|l| l.split_once("╭─").map(|(_, h)| h.trim().to_string()));
+        if first_header.is_some_and(|h| h != primary_header) {
+            text = render(true);
         }
+        out.push_str(&text);
         out.push('\n');
     }
     out
@@ -451,15 +484,13 @@ pub fn to_github(diags: &[Diagnostic], source: &SourceFile) -> String {
             Severity::Warning => "warning",
         };
         let mut message = d.message.clone();
-        if !d.primary.text.is_empty() {
-            message.push_str(&format!(" ({})", d.primary.text));
-        }
         if let Some(h) = &d.help {
             message.push_str(&format!("\nhelp: {h}"));
         }
         let envs = &d.envs;
-        if !envs.is_empty() && !envs.iter().any(|e| e == "base") {
-            message.push_str(&format!("\nin environments: {}", envs.join(", ")));
+        if !envs.is_empty() && !d.everywhere {
+            let s = if envs.len() == 1 { "" } else { "s" };
+            message.push_str(&format!("\nin environment{s}: {}", envs.join(", ")));
         }
         out.push_str(&format!(
             "::{kind} file={},line={line},col={col},endLine={end_line},endColumn={end_col},title={}::{}\n",

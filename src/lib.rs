@@ -111,7 +111,9 @@ pub fn compile(source: &SourceFile, envs: Envs<'_>) -> Result<Vec<Compiled>, Com
     if diags.is_empty() {
         Ok(compiled)
     } else {
-        Err(CompileError::Diagnostics(diagnostic::merge_and_sort(diags)))
+        let mut diags = diagnostic::merge_and_sort(diags);
+        diagnostic::mark_everywhere(&mut diags, selected.len());
+        Err(CompileError::Diagnostics(diags))
     }
 }
 

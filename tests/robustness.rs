@@ -4,16 +4,20 @@
 mod common;
 
 use berrys::source::SourceFile;
-use berrys::{Envs, compile};
+use berrys::{Envs, check};
 use proptest::prelude::*;
 
 fn run(text: &str) {
     let source = SourceFile::new("platform.toml", text);
-    match compile(&source, Envs::All) {
-        Ok(compiled) => {
-            for c in &compiled {
+    match check(&source, Envs::All, "2026-01-01") {
+        Ok(linted) => {
+            for c in &linted.compiled {
                 berrys::render::render(c).expect("a compiled platform renders");
             }
+            // Every output format of the findings, too.
+            let _ = berrys::diagnostic::render_human(&linted.findings, &source, false);
+            let _ = berrys::diagnostic::to_sarif(&linted.findings, &source);
+            let _ = berrys::diagnostic::to_github(&linted.findings, &source);
         }
         Err(berrys::CompileError::Diagnostics(d)) => {
             assert!(!d.is_empty());

@@ -393,7 +393,9 @@ pub fn lint(compiled: &[Compiled], config: &Config, today: &str) -> Vec<Diagnost
             out.push(d);
         }
     }
-    diagnostic::merge_and_sort(out)
+    let mut out = diagnostic::merge_and_sort(out);
+    diagnostic::mark_everywhere(&mut out, compiled.len());
+    out
 }
 
 /// Whether the findings make `berrys lint` fail.

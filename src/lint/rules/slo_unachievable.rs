@@ -121,11 +121,15 @@ fn check(c: &Compiled) -> Vec<Finding> {
                 own_span,
                 format!("above {}%", percent(product)),
             )
-            .help(format!(
-                "{} = {}%: lower this objective, raise the dependencies', or make a dependency that is not needed for every request a `soft_depends_on`",
-                terms.join(" × "),
-                percent(product)
-            ));
+            .help(if terms.len() == 1 {
+                "lower this objective to at most its dependency's, raise the dependency's, or make it a `soft_depends_on` if it is not needed for every request".to_string()
+            } else {
+                format!(
+                    "{} = {}%: lower this objective, raise the dependencies', or make a dependency that is not needed for every request a `soft_depends_on`",
+                    terms.join(" × "),
+                    percent(product)
+                )
+            });
         for d in deps {
             let dep = &p.services[names[d]];
             let Some(span) = dep
