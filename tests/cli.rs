@@ -287,3 +287,74 @@ fn init_writes_a_starter_that_lints_and_never_overwrites() {
     assert_cmd_snapshot!(berrys(ws.path()).arg("init"));
     assert_eq!(fs::read(ws.path().join("platform.toml")).unwrap(), before);
 }
+
+// ---- lint findings, formats and rule documentation ---------------------------------------
+
+fn status(cmd: &mut Command) -> i32 {
+    cmd.output().unwrap().status.code().unwrap()
+}
+
+#[test]
+fn lint_error_findings_exit_1() {
+    let ws = workspace();
+    copy_fixture(ws.path(), "lint/br003-pool-overcommit.fires.toml");
+    assert_cmd_snapshot!(berrys(ws.path()).arg("lint"));
+}
+
+#[test]
+fn warnings_fail_only_at_fail_on_warning() {
+    let ws = workspace();
+    copy_fixture(ws.path(), "lint/br007-image-tag-not-pinned.fires.toml");
+    assert_eq!(status(berrys(ws.path()).arg("lint")), 0);
+    assert_eq!(status(berrys(ws.path()).args(["lint", "--fail-on", "warning"])), 1);
+    let text = fs::read_to_string(ws.path().join("platform.toml")).unwrap();
+    fs::write(
+        ws.path().join("platform.toml"),
+        format!("{text}\n[lint]\nfail_on = \"warning\"\n"),
+    )
+    .unwrap();
+    assert_eq!(status(berrys(ws.path()).arg("lint")), 1);
+    assert_eq!(status(berrys(ws.path()).args(["lint", "--fail-on", "error"])), 0);
+}
+
+#[test]
+fn lint_machine_formats() {
+    let ws = workspace();
+    copy_fixture(ws.path(), "lint/br006-critical-single-replica.fires.toml");
+    assert_cmd_snapshot!(berrys(ws.path()).args(["lint", "--format", "github"]));
+    assert_cmd_snapshot!(berrys(ws.path()).args(["lint", "--format", "json"]));
+    let sarif = berrys(ws.path()).args(["lint", "--format", "sarif"]).output().unwrap();
+    assert_eq!(sarif.status.code(), Some(1));
+    let log: serde_json::Value = serde_json::from_slice(&sarif.stdout).unwrap();
+    assert_eq!(log["version"], "2.1.0");
+    assert_eq!(log["runs"][0]["results"][0]["ruleId"], "BR006");
+}
+
+#[test]
+fn render_is_blocked_by_lint_errors_but_not_by_warnings() {
+    let ws = workspace();
+    copy_fixture(ws.path(), "lint/br003-pool-overcommit.fires.toml");
+    assert_cmd_snapshot!(berrys(ws.path()).args(["render", "--out", "out"]));
+    assert!(!ws.path().join("out").exists(), "nothing is written");
+
+    copy_fixture(ws.path(), "lint/br007-image-tag-not-pinned.fires.toml");
+    let output = berrys(ws.path()).args(["render", "--out", "out"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("BR007"));
+    assert!(ws.path().join("out/kustomization.yaml").exists());
+}
+
+#[test]
+fn rules_and_explain() {
+    let ws = workspace();
+    assert_cmd_snapshot!(berrys(ws.path()).arg("rules"));
+    assert_cmd_snapshot!(berrys(ws.path()).args(["explain", "BR003"]));
+    let by_name = berrys(ws.path()).args(["explain", "pool-overcommit"]).output().unwrap();
+    let by_code = berrys(ws.path()).args(["explain", "br003"]).output().unwrap();
+    assert_eq!(by_name.stdout, by_code.stdout);
+    assert_cmd_snapshot!(berrys(ws.path()).args(["explain", "pool-overcomit"]));
+    let json = berrys(ws.path()).args(["rules", "--format", "json"]).output().unwrap();
+    let rules: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(rules.as_array().unwrap().len(), 18);
+    assert_eq!(rules[2]["name"], "pool-overcommit");
+}
