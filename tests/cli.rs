@@ -306,7 +306,10 @@ fn warnings_fail_only_at_fail_on_warning() {
     let ws = workspace();
     copy_fixture(ws.path(), "lint/br007-image-tag-not-pinned.fires.toml");
     assert_eq!(status(berrys(ws.path()).arg("lint")), 0);
-    assert_eq!(status(berrys(ws.path()).args(["lint", "--fail-on", "warning"])), 1);
+    assert_eq!(
+        status(berrys(ws.path()).args(["lint", "--fail-on", "warning"])),
+        1
+    );
     let text = fs::read_to_string(ws.path().join("platform.toml")).unwrap();
     fs::write(
         ws.path().join("platform.toml"),
@@ -314,7 +317,10 @@ fn warnings_fail_only_at_fail_on_warning() {
     )
     .unwrap();
     assert_eq!(status(berrys(ws.path()).arg("lint")), 1);
-    assert_eq!(status(berrys(ws.path()).args(["lint", "--fail-on", "error"])), 0);
+    assert_eq!(
+        status(berrys(ws.path()).args(["lint", "--fail-on", "error"])),
+        0
+    );
 }
 
 #[test]
@@ -323,7 +329,10 @@ fn lint_machine_formats() {
     copy_fixture(ws.path(), "lint/br006-critical-single-replica.fires.toml");
     assert_cmd_snapshot!(berrys(ws.path()).args(["lint", "--format", "github"]));
     assert_cmd_snapshot!(berrys(ws.path()).args(["lint", "--format", "json"]));
-    let sarif = berrys(ws.path()).args(["lint", "--format", "sarif"]).output().unwrap();
+    let sarif = berrys(ws.path())
+        .args(["lint", "--format", "sarif"])
+        .output()
+        .unwrap();
     assert_eq!(sarif.status.code(), Some(1));
     let log: serde_json::Value = serde_json::from_slice(&sarif.stdout).unwrap();
     assert_eq!(log["version"], "2.1.0");
@@ -338,7 +347,10 @@ fn render_is_blocked_by_lint_errors_but_not_by_warnings() {
     assert!(!ws.path().join("out").exists(), "nothing is written");
 
     copy_fixture(ws.path(), "lint/br007-image-tag-not-pinned.fires.toml");
-    let output = berrys(ws.path()).args(["render", "--out", "out"]).output().unwrap();
+    let output = berrys(ws.path())
+        .args(["render", "--out", "out"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&output.stderr).contains("BR007"));
     assert!(ws.path().join("out/kustomization.yaml").exists());
@@ -349,11 +361,20 @@ fn rules_and_explain() {
     let ws = workspace();
     assert_cmd_snapshot!(berrys(ws.path()).arg("rules"));
     assert_cmd_snapshot!(berrys(ws.path()).args(["explain", "BR003"]));
-    let by_name = berrys(ws.path()).args(["explain", "pool-overcommit"]).output().unwrap();
-    let by_code = berrys(ws.path()).args(["explain", "br003"]).output().unwrap();
+    let by_name = berrys(ws.path())
+        .args(["explain", "pool-overcommit"])
+        .output()
+        .unwrap();
+    let by_code = berrys(ws.path())
+        .args(["explain", "br003"])
+        .output()
+        .unwrap();
     assert_eq!(by_name.stdout, by_code.stdout);
     assert_cmd_snapshot!(berrys(ws.path()).args(["explain", "pool-overcomit"]));
-    let json = berrys(ws.path()).args(["rules", "--format", "json"]).output().unwrap();
+    let json = berrys(ws.path())
+        .args(["rules", "--format", "json"])
+        .output()
+        .unwrap();
     let rules: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(rules.as_array().unwrap().len(), 18);
     assert_eq!(rules[2]["name"], "pool-overcommit");

@@ -444,7 +444,6 @@ fn pdb(compiled: &Compiled, service: &Service) -> Option<PodDisruptionBudget> {
             max_unavailable,
             selector: Some(selector(svc)),
             unhealthy_pod_eviction_policy: Some("AlwaysAllow".to_string()),
-            ..Default::default()
         }),
         ..Default::default()
     })
