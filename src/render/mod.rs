@@ -65,18 +65,15 @@ pub fn render(compiled: &Compiled) -> Result<Vec<OutputFile>, emit::EmitError> {
     for d in &dashboards {
         files.push(OutputFile::new(&d.path, d.text()?));
     }
-    let config_maps = grafana::config_maps(platform, &dashboards, |name| {
-        kubernetes::platform_meta(
-            platform,
-            name,
-            Some(&platform.observability.prometheus_namespace),
-        )
+    let generator = grafana::kustomization(platform, &dashboards, |name| {
+        kubernetes::platform_meta(platform, name, None)
     })?;
     files.push(OutputFile::new(
-        "grafana/dashboards.yaml",
-        emit::yaml_documents(&config_maps),
+        "grafana/kustomization.yaml",
+        emit::yaml_documents(&[generator]),
     ));
-    resources.push("grafana/dashboards.yaml".to_string());
+    // A directory with its own kustomization: kustomize generates the ConfigMaps there.
+    resources.push("grafana".to_string());
 
     resources.sort();
     files.push(OutputFile::new(
