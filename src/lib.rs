@@ -25,6 +25,8 @@ pub mod source;
 pub mod units;
 pub mod validate;
 
+use std::sync::Arc;
+
 use serde::Deserialize;
 
 use diagnostic::Diagnostic;
@@ -59,14 +61,20 @@ pub enum CompileError {
 /// together, each listing the environments it was found in.
 pub fn compile(source: &SourceFile, envs: Envs<'_>) -> Result<Vec<Compiled>, CompileError> {
     let doc = parse::parse(source).map_err(CompileError::Diagnostics)?;
-    let (json, index) = validate::to_json(&doc);
-    let schema_errors = validate::validate(&json, &index);
+    // Schema validation and deserialisation are independent; the model is used only when the
+    // schema accepted the document.
+    let (schema_errors, base_raw) = std::thread::scope(|scope| {
+        let raw = scope.spawn(|| deserialize(&doc));
+        let errors = validate::check(&doc);
+        (errors, raw.join())
+    });
     if !schema_errors.is_empty() {
         return Err(CompileError::Diagnostics(diagnostic::merge_and_sort(
             schema_errors,
         )));
     }
-    let base_raw = deserialize(&doc).map_err(|d| CompileError::Diagnostics(vec![*d]))?;
+    let base_raw = base_raw.unwrap_or_else(|e| std::panic::resume_unwind(e));
+    let base_raw = Arc::new(base_raw.map_err(|d| CompileError::Diagnostics(vec![*d]))?);
     let env_names = model::environment_names(&base_raw);
     let selected: Vec<Option<String>> = match envs {
         Envs::All => std::iter::once(None)
@@ -85,28 +93,37 @@ pub fn compile(source: &SourceFile, envs: Envs<'_>) -> Result<Vec<Compiled>, Com
         }
     };
 
-    let mut diags = Vec::new();
-    let mut compiled = Vec::new();
-    for env in &selected {
+    // Environments are independent: each resolves and builds its graph on its own thread.
+    let results = parallel_map(&selected, |env| {
         let env = env.as_deref();
+        let mut diags = Vec::new();
+        // An environment without service overrides has the base document.
         let env_raw = match env {
-            None => base_raw.clone(),
-            Some(e) => match deserialize(&model::apply_environment(&doc, e)) {
-                Ok(raw) => raw,
-                Err(d) => {
-                    diags.push(*d);
-                    continue;
+            Some(e) if model::has_service_overrides(&doc, e) => {
+                match deserialize(&model::apply_environment(&doc, e)) {
+                    Ok(raw) => Arc::new(raw),
+                    Err(d) => return (None, vec![*d]),
                 }
-            },
+            }
+            _ => Arc::clone(&base_raw),
         };
-        let (platform, model_diags) = model::resolve(&base_raw, &env_raw, env);
+        let (platform, model_diags) = model::resolve(&base_raw, env_raw, env);
         let model_ok = model_diags.is_empty();
         diags.extend(model_diags);
         match graph::build(&platform) {
-            Ok(graph) if model_ok => compiled.push(Compiled { platform, graph }),
-            Ok(_) => {}
-            Err(d) => diags.extend(d),
+            Ok(graph) if model_ok => (Some(Compiled { platform, graph }), diags),
+            Ok(_) => (None, diags),
+            Err(d) => {
+                diags.extend(d);
+                (None, diags)
+            }
         }
+    });
+    let mut diags = Vec::new();
+    let mut compiled = Vec::new();
+    for (c, d) in results {
+        compiled.extend(c);
+        diags.extend(d);
     }
     if diags.is_empty() {
         Ok(compiled)
@@ -115,6 +132,28 @@ pub fn compile(source: &SourceFile, envs: Envs<'_>) -> Result<Vec<Compiled>, Com
         diagnostic::mark_everywhere(&mut diags, selected.len());
         Err(CompileError::Diagnostics(diags))
     }
+}
+
+/// `f` over `items` on as many threads as the machine has cores, results in input order.
+pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len());
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
 }
 
 /// A platform compiled and linted.

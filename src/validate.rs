@@ -43,6 +43,8 @@ struct Place {
 #[derive(Debug, Default)]
 pub struct SpanIndex {
     places: HashMap<String, Place>,
+    /// Off for the first, optimistic pass: a valid document needs no spans.
+    disabled: bool,
 }
 
 impl SpanIndex {
@@ -73,6 +75,23 @@ fn escape(segment: &str) -> String {
 
 fn unescape(segment: &str) -> String {
     segment.replace("~1", "/").replace("~0", "~")
+}
+
+/// Validates the document against the schema. Most documents are valid, so the first pass
+/// builds no span index; only when it fails is the tree converted again with every node's
+/// spans, to point each error at its place.
+pub fn check(doc: &Spanned<DeTable<'_>>) -> Vec<Diagnostic> {
+    let mut index = SpanIndex {
+        disabled: true,
+        ..SpanIndex::default()
+    };
+    let json = table_to_json(doc.get_ref(), &mut String::new(), &mut index);
+    if validator().is_valid(&json) {
+        return Vec::new();
+    }
+    drop(json);
+    let (json, index) = to_json(doc);
+    validate(&json, &index)
 }
 
 /// Converts the TOML tree to JSON and indexes every node's spans by JSON pointer.
@@ -146,14 +165,16 @@ fn value_to_json(
         }
         DeValue::Table(t) => (table_to_json(t, pointer, index), "table"),
     };
-    index.places.insert(
-        pointer.clone(),
-        Place {
-            key,
-            value: value.span(),
-            toml_type,
-        },
-    );
+    if !index.disabled {
+        index.places.insert(
+            pointer.clone(),
+            Place {
+                key,
+                value: value.span(),
+                toml_type,
+            },
+        );
+    }
     json
 }
 

@@ -343,10 +343,12 @@ fn civil_date(days: i64) -> String {
 /// Lints every compiled environment. Findings of several environments that are the same
 /// problem become one entry listing them all.
 pub fn lint(compiled: &[Compiled], config: &Config, today: &str) -> Vec<Diagnostic> {
-    let mut used = vec![false; config.exemptions.len()];
-    let mut out = Vec::new();
-    for c in compiled {
+    // Environments are linted in parallel; each reports its findings and which exemptions
+    // it used.
+    let per_env = crate::parallel_map(compiled, |c| {
         let env = c.platform.env.as_str();
+        let mut used = vec![false; config.exemptions.len()];
+        let mut out = Vec::new();
         for rule in RULES {
             let Check::Platform(check) = rule.check else {
                 continue;
@@ -375,6 +377,15 @@ pub fn lint(compiled: &[Compiled], config: &Config, today: &str) -> Vec<Diagnost
                 d.envs = vec![env.to_string()];
                 out.push(d);
             }
+        }
+        (out, used)
+    });
+    let mut used = vec![false; config.exemptions.len()];
+    let mut out = Vec::new();
+    for (findings, env_used) in per_env {
+        out.extend(findings);
+        for (u, e) in used.iter_mut().zip(env_used) {
+            *u |= e;
         }
     }
 

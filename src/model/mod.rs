@@ -9,6 +9,7 @@ pub mod raw;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
+use std::sync::Arc;
 
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
@@ -37,8 +38,10 @@ pub struct Platform {
     pub pools: BTreeMap<String, Pool>,
     pub datastores: BTreeMap<String, Datastore>,
     pub services: BTreeMap<String, Service>,
-    /// The document as written, for checks that need what the model resolves away.
-    pub raw: RawDocument,
+    /// The document as written (with this environment's service overrides merged), for
+    /// checks that need what the model resolves away. Shared between environments that
+    /// override no service.
+    pub raw: Arc<RawDocument>,
 }
 
 #[derive(Debug, Clone)]
@@ -236,6 +239,18 @@ pub fn datastore_env_prefix(name: &str) -> String {
 /// Merges `environments.<env>.services.<svc>` tables over `services.<svc>` in the document
 /// tree: tables merge by key, scalars and arrays replace. Values keep the spans of the place
 /// they were written, so diagnostics in an environment point at the override.
+/// Whether an environment overrides any service (its document differs from the base one).
+pub fn has_service_overrides(doc: &Spanned<DeTable<'_>>, env: &str) -> bool {
+    doc.get_ref()
+        .get("environments")
+        .and_then(|e| e.get_ref().as_table())
+        .and_then(|envs| envs.get(env))
+        .and_then(|e| e.get_ref().as_table())
+        .and_then(|e| e.get("services"))
+        .and_then(|s| s.get_ref().as_table())
+        .is_some_and(|s| !s.is_empty())
+}
+
 pub fn apply_environment<'a>(doc: &Spanned<DeTable<'a>>, env: &str) -> Spanned<DeTable<'a>> {
     let mut root = doc.clone();
     let overrides: Vec<(Spanned<std::borrow::Cow<'a, str>>, Spanned<DeValue<'a>>)> = root
@@ -564,10 +579,10 @@ impl<'r> Resolver<'r> {
 /// out), so that later phases can still report theirs in the same run.
 pub fn resolve(
     base_raw: &RawDocument,
-    env_raw: &RawDocument,
+    env_raw: Arc<RawDocument>,
     env: Option<&str>,
 ) -> (Platform, Vec<Diagnostic>) {
-    let raw = env_raw;
+    let raw = &*env_raw;
     let mut r = Resolver {
         raw,
         diags: Vec::new(),
@@ -1061,7 +1076,7 @@ pub fn resolve(
         pools,
         datastores,
         services,
-        raw: raw.clone(),
+        raw: Arc::clone(&env_raw),
     };
     (platform, r.diags)
 }
