@@ -242,18 +242,18 @@ pub fn render(opts: &RenderOptions, out: &mut dyn Write, err: &mut dyn Write) ->
         let _ = writeln!(err, "error: environment `{env_name}` was not compiled");
         return EXIT_ERROR;
     };
-    let files = match render::render(target) {
-        Ok(f) => f,
-        Err(e) => {
-            let _ = writeln!(err, "error: {e}");
-            return EXIT_ERROR;
-        }
-    };
     let dir = opts
         .out_dir
         .clone()
         .unwrap_or_else(|| Path::new("rendered").join(env_name));
     if opts.check {
+        let files = match render::render(target) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = writeln!(err, "error: {e}");
+                return EXIT_ERROR;
+            }
+        };
         let report = emit::check(&dir, &files);
         if report.is_clean() {
             let _ = writeln!(
@@ -293,9 +293,10 @@ pub fn render(opts: &RenderOptions, out: &mut dyn Write, err: &mut dyn Write) ->
         );
         return EXIT_FINDINGS;
     }
-    match emit::write(&dir, &files) {
-        Ok(()) => {
-            let _ = writeln!(err, "wrote {} files to {}", files.len() + 1, dir.display());
+    // Files stream to the staging directory as they are rendered.
+    match emit::write_with(&dir, |sink| render::render_to(target, sink)) {
+        Ok(count) => {
+            let _ = writeln!(err, "wrote {count} files to {}", dir.display());
             EXIT_OK
         }
         Err(e) => {

@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use serde::Serialize;
 
@@ -95,7 +96,11 @@ impl OutputFile {
 
 /// The manifest for a set of files (listing itself too).
 pub fn manifest(files: &[OutputFile]) -> OutputFile {
-    let mut paths: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    manifest_of(files.iter().map(|f| f.path.as_str()))
+}
+
+fn manifest_of<'a>(paths: impl Iterator<Item = &'a str>) -> OutputFile {
+    let mut paths: BTreeSet<&str> = paths.collect();
     paths.insert(MANIFEST);
     let mut contents = MANIFEST_HEADER.to_string();
     for p in paths {
@@ -126,10 +131,22 @@ fn previous_manifest(dir: &Path) -> BTreeSet<String> {
 /// to failures: everything is staged in a sibling directory first, and `dir` is only
 /// replaced once the stage is complete. Files in `dir` that the previous manifest does not
 /// list are carried over untouched.
-pub fn write(dir: &Path, files: &[OutputFile]) -> Result<(), EmitError> {
-    let mut files = files.to_vec();
-    files.push(manifest(&files));
+pub fn write(dir: &Path, files: &[OutputFile]) -> Result<usize, EmitError> {
+    write_with(dir, |sink| {
+        for f in files {
+            sink(f.clone())?;
+        }
+        Ok(())
+    })
+}
 
+/// Like [`write`], with the files produced by `produce` while it runs: each goes to disk
+/// as soon as the sink receives it (from any thread), so the output never has to be held
+/// in memory at once. Returns how many files were written, the manifest included.
+pub fn write_with(
+    dir: &Path,
+    produce: impl FnOnce(&crate::render::Sink<'_>) -> Result<(), EmitError>,
+) -> Result<usize, EmitError> {
     if dir.exists() && !dir.is_dir() {
         return Err(EmitError::NotADirectory(dir.to_path_buf()));
     }
@@ -145,7 +162,7 @@ pub fn write(dir: &Path, files: &[OutputFile]) -> Result<(), EmitError> {
     let stage = parent.join(format!(".{base}.berrys-stage-{pid}"));
     let old = parent.join(format!(".{base}.berrys-old-{pid}"));
 
-    let result = stage_and_swap(dir, &stage, &old, &files);
+    let result = stage_and_swap(dir, &stage, &old, produce);
     if result.is_err() {
         // Best effort: a leftover stage must not be mistaken for output.
         let _ = fs::remove_dir_all(&stage);
@@ -157,29 +174,50 @@ fn stage_and_swap(
     dir: &Path,
     stage: &Path,
     old: &Path,
-    files: &[OutputFile],
-) -> Result<(), EmitError> {
+    produce: impl FnOnce(&crate::render::Sink<'_>) -> Result<(), EmitError>,
+) -> Result<usize, EmitError> {
     if stage.exists() {
         fs::remove_dir_all(stage).map_err(io_err("cannot remove", stage))?;
     }
     fs::create_dir_all(stage).map_err(io_err("cannot create", stage))?;
 
-    if dir.is_dir() {
+    let carried = if dir.is_dir() {
         let ours = previous_manifest(dir);
         let ours: BTreeSet<PathBuf> = ours.iter().map(PathBuf::from).collect();
         carry_over(dir, stage, Path::new(""), &ours)?;
-    }
-    for f in files {
+        true
+    } else {
+        false
+    };
+    let written = Mutex::new(Vec::new());
+    let made_dirs = Mutex::new(BTreeSet::new());
+    let locked = || EmitError::Io {
+        action: "cannot write",
+        path: stage.to_path_buf(),
+        source: io::Error::other("a writing thread failed"),
+    };
+    let sink = |f: OutputFile| -> Result<(), EmitError> {
         let path = stage.join(&f.path);
-        if let Some(p) = path.parent() {
+        if let Some(p) = path.parent()
+            && made_dirs
+                .lock()
+                .map_err(|_| locked())?
+                .insert(p.to_path_buf())
+        {
             fs::create_dir_all(p).map_err(io_err("cannot create", p))?;
         }
         // A carried-over file of the same name is replaced, never written through.
-        if path.symlink_metadata().is_ok() {
+        if carried && path.symlink_metadata().is_ok() {
             fs::remove_file(&path).map_err(io_err("cannot replace", &path))?;
         }
         fs::write(&path, &f.contents).map_err(io_err("cannot write", &path))?;
-    }
+        written.lock().map_err(|_| locked())?.push(f.path);
+        Ok(())
+    };
+    produce(&sink)?;
+    let paths = std::mem::take(&mut *written.lock().map_err(|_| locked())?);
+    sink(manifest_of(paths.iter().map(String::as_str)))?;
+    let count = paths.len() + 1;
 
     if dir.exists() {
         fs::rename(dir, old).map_err(io_err("cannot move aside", dir))?;
@@ -192,7 +230,7 @@ fn stage_and_swap(
     } else {
         fs::rename(stage, dir).map_err(io_err("cannot move into place", dir))?;
     }
-    Ok(())
+    Ok(count)
 }
 
 /// Hard-links (or copies) every entry of `from` that berrys did not write into `to`.

@@ -607,20 +607,37 @@ fn template_error(e: minijinja::Error) -> EmitError {
     }
 }
 
-/// Every dashboard of the platform, sorted by path.
-pub fn dashboards(compiled: &Compiled) -> Result<Vec<Dashboard>, EmitError> {
-    let platform = &compiled.platform;
-    let mut env = minijinja::Environment::new();
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    for (name, source) in TEMPLATES {
-        env.add_template(name, source).map_err(template_error)?;
+/// Renders dashboards: the templates are loaded once and shared by every thread.
+pub struct Renderer<'a> {
+    compiled: &'a Compiled,
+    env: minijinja::Environment<'static>,
+    q: Queries<'a>,
+}
+
+impl<'a> Renderer<'a> {
+    pub fn new(compiled: &'a Compiled) -> Result<Renderer<'a>, EmitError> {
+        let platform = &compiled.platform;
+        let mut env = minijinja::Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source).map_err(template_error)?;
+        }
+        let q = Queries {
+            platform,
+            datasource: json!({ "type": "prometheus", "uid": platform.observability.datasource }),
+        };
+        Ok(Renderer { compiled, env, q })
     }
-    let q = Queries {
-        platform,
-        datasource: json!({ "type": "prometheus", "uid": platform.observability.datasource }),
-    };
-    let render = |template: &str, name: &str, path: String, ctx: Value| {
-        let text = env
+
+    fn render(
+        &self,
+        template: &str,
+        name: &str,
+        path: String,
+        ctx: Value,
+    ) -> Result<Dashboard, EmitError> {
+        let text = self
+            .env
             .get_template(template)
             .and_then(|t| t.render(minijinja::value::Serde(&ctx)))
             .map_err(template_error)?;
@@ -629,40 +646,67 @@ pub fn dashboards(compiled: &Compiled) -> Result<Vec<Dashboard>, EmitError> {
             message: format!("the template produced invalid JSON: {e}"),
         })?;
         layout(&mut json);
-        Ok::<Dashboard, EmitError>(Dashboard {
+        Ok(Dashboard {
             path,
             name: name.to_string(),
-            uid: uid(platform, name),
+            uid: uid(&self.compiled.platform, name),
             json,
         })
-    };
+    }
 
-    let mut out = Vec::new();
-    for service in platform.services.values() {
+    /// The dashboard of one service.
+    pub fn service(&self, service: &Service) -> Result<Dashboard, EmitError> {
         let name = service.name.get_ref();
-        out.push(render(
+        self.render(
             "service.json",
             name,
             format!("grafana/services/{name}.json"),
-            service_context(&q, service),
-        )?);
+            service_context(&self.q, service),
+        )
     }
-    if !slos(platform).is_empty() {
-        out.push(render(
-            "slo-overview.json",
-            "slo-overview",
-            "grafana/slo-overview.json".to_string(),
-            slo_overview_context(&q),
+
+    /// The SLO overview (when the platform has SLOs) and the platform overview.
+    pub fn overviews(&self) -> Result<Vec<Dashboard>, EmitError> {
+        let mut out = Vec::new();
+        if !slos(&self.compiled.platform).is_empty() {
+            out.push(self.render(
+                "slo-overview.json",
+                "slo-overview",
+                "grafana/slo-overview.json".to_string(),
+                slo_overview_context(&self.q),
+            )?);
+        }
+        out.push(self.render(
+            "platform-overview.json",
+            "platform-overview",
+            "grafana/platform-overview.json".to_string(),
+            platform_overview_context(&self.q, self.compiled),
         )?);
+        Ok(out)
     }
-    out.push(render(
-        "platform-overview.json",
-        "platform-overview",
-        "grafana/platform-overview.json".to_string(),
-        platform_overview_context(&q, compiled),
-    )?);
+}
+
+/// Every dashboard of the platform, sorted by path.
+pub fn dashboards(compiled: &Compiled) -> Result<Vec<Dashboard>, EmitError> {
+    let renderer = Renderer::new(compiled)?;
+    let mut out = renderer.overviews()?;
+    for service in compiled.platform.services.values() {
+        out.push(renderer.service(service)?);
+    }
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
+}
+
+/// `(configMap name, data key, file relative to grafana/)` of a dashboard.
+fn generated(platform: &Platform, name: &str, path: &str) -> (String, String, String) {
+    let relative = path.strip_prefix("grafana/").unwrap_or(path).to_string();
+    // The data key is the file name Grafana's sidecar writes; service dashboards are
+    // prefixed so a service called `slo-overview` cannot collide with the overview.
+    let key = match relative.strip_prefix("services/") {
+        Some(file) => format!("service-{file}"),
+        None => relative.clone(),
+    };
+    (format!("{}-dashboard-{name}", platform.name), key, relative)
 }
 
 #[derive(Serialize)]
@@ -701,23 +745,16 @@ struct GeneratorLabels {
 /// stack runs.
 pub fn kustomization(
     platform: &Platform,
-    dashboards: &[Dashboard],
+    dashboards: &[(String, String)],
     meta: impl Fn(&str) -> ObjectMeta,
 ) -> Result<Document, EmitError> {
     let generators = dashboards
         .iter()
-        .map(|d| {
-            let name = format!("{}-dashboard-{}", platform.name, d.name);
+        .map(|(name, path)| {
+            let (name, key, relative) = generated(platform, name, path);
             let m = meta(&name);
             let mut labels = m.labels.unwrap_or_default();
             labels.insert("grafana_dashboard".to_string(), "1".to_string());
-            let relative = d.path.strip_prefix("grafana/").unwrap_or(&d.path);
-            // The data key is the file name Grafana's sidecar writes; service dashboards are
-            // prefixed so a service called `slo-overview` cannot collide with the overview.
-            let key = match relative.strip_prefix("services/") {
-                Some(file) => format!("service-{file}"),
-                None => relative.to_string(),
-            };
             Generator {
                 name,
                 files: vec![format!("{key}={relative}")],

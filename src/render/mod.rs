@@ -1,85 +1,159 @@
-//! Phase 6: everything berrys writes, as in-memory files.
+//! Phase 6: everything berrys writes, as files.
 //!
 //! Rendering is a pure function of one compiled environment: no clock, no randomness, no
-//! filesystem. [`crate::emit`] decides where and how the files land.
+//! filesystem. Files are handed to a sink as soon as they are made, from as many threads as
+//! there are cores, so a large platform never holds its whole output in memory;
+//! [`crate::emit`] decides where and how the files land.
 
 pub mod grafana;
 pub mod kubernetes;
 pub mod prometheus;
 pub mod promql;
 
+use std::sync::Mutex;
+
 use crate::Compiled;
-use crate::emit::{self, OutputFile};
+use crate::emit::{self, EmitError, OutputFile};
+use crate::model::Service;
+
+/// Receives every rendered file once, possibly from several threads at a time.
+pub type Sink<'a> = dyn Fn(OutputFile) -> Result<(), EmitError> + Sync + 'a;
 
 /// Renders one compiled environment into the files of the output directory, sorted by path.
-pub fn render(compiled: &Compiled) -> Result<Vec<OutputFile>, emit::EmitError> {
-    let mut files = Vec::new();
-    let mut resources = Vec::new();
+pub fn render(compiled: &Compiled) -> Result<Vec<OutputFile>, EmitError> {
+    let files = Mutex::new(Vec::new());
+    render_to(compiled, &|f| {
+        files.lock().map_err(|_| poisoned())?.push(f);
+        Ok(())
+    })?;
+    let mut files = files.into_inner().map_err(|_| poisoned())?;
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
 
-    let platform_docs = kubernetes::platform_objects(compiled)?;
-    files.push(OutputFile::new(
-        "kubernetes/platform.yaml",
-        emit::yaml_documents(&platform_docs),
-    ));
-    resources.push("kubernetes/platform.yaml".to_string());
+fn poisoned() -> EmitError {
+    EmitError::Serialise {
+        kind: "output".to_string(),
+        message: "a rendering thread failed".to_string(),
+    }
+}
 
-    for service in compiled.platform.services.values() {
+/// What one service contributes to the platform-wide files.
+struct ServiceParts {
+    /// Its rule groups as YAML sequence items (`- name: …`), ready to be concatenated.
+    rules: String,
+    /// Its SLOs' page alerts, for the generated promtool tests.
+    page_alerts: Vec<prometheus::Rule>,
+}
+
+/// Renders one compiled environment, handing each file to `sink` as soon as it is made.
+pub fn render_to(compiled: &Compiled, sink: &Sink<'_>) -> Result<(), EmitError> {
+    let platform = &compiled.platform;
+    let rules = prometheus::RuleRenderer::new(compiled)?;
+    let dashboards = grafana::Renderer::new(compiled)?;
+
+    // Per service, in parallel: its manifests and its dashboard go straight to the sink;
+    // its rule groups come back as text, in service order, for the two rule files.
+    let services: Vec<&Service> = platform.services.values().collect();
+    let per_service = crate::parallel_map(&services, |service| {
         let docs = kubernetes::service_objects(compiled, service)?;
-        let path = format!("kubernetes/{}.yaml", service.name.get_ref());
-        files.push(OutputFile::new(&path, emit::yaml_documents(&docs)));
-        resources.push(path);
+        sink(OutputFile::new(
+            &format!("kubernetes/{}.yaml", service.name.get_ref()),
+            emit::yaml_documents(&docs),
+        ))?;
+        let d = dashboards.service(service)?;
+        sink(OutputFile::new(&d.path, d.text()?))?;
+        let groups = rules.service_groups(service)?;
+        let page_alerts = groups
+            .iter()
+            .flat_map(|g| &g.rules)
+            .filter(|r| r.alert.as_deref() == Some(prometheus::PAGE_ALERT))
+            .cloned()
+            .collect();
+        Ok::<_, EmitError>(ServiceParts {
+            rules: emit::to_yaml(&groups)?,
+            page_alerts,
+        })
+    });
+    let mut parts = Vec::with_capacity(services.len());
+    for p in per_service {
+        parts.push(p?);
     }
 
-    let platform = &compiled.platform;
-    let groups = prometheus::rule_groups(compiled)?;
-    files.push(OutputFile::new(
-        "prometheus/rules.yaml",
-        emit::yaml_documents(&[prometheus::rule_file(&groups)?]),
-    ));
-    files.push(OutputFile::new(
+    let mut resources: Vec<String> = services
+        .iter()
+        .map(|s| format!("kubernetes/{}.yaml", s.name.get_ref()))
+        .collect();
+    sink(OutputFile::new(
+        "kubernetes/platform.yaml",
+        emit::yaml_documents(&kubernetes::platform_objects(compiled)?),
+    ))?;
+    resources.push("kubernetes/platform.yaml".to_string());
+
+    let page_alerts: Vec<prometheus::Rule> = parts
+        .iter_mut()
+        .flat_map(|p| std::mem::take(&mut p.page_alerts))
+        .collect();
+    sink(OutputFile::new(
         "prometheus/rules.test.yaml",
-        emit::yaml_documents(&[prometheus::promtool_tests(compiled, &groups)?]),
-    ));
+        emit::yaml_documents(&[prometheus::promtool_tests(compiled, &page_alerts)?]),
+    ))?;
+    drop(page_alerts);
+
+    let fragments: Vec<String> = parts.into_iter().map(|p| p.rules).collect();
+    sink(OutputFile::new(
+        "prometheus/rules.yaml",
+        prometheus::rule_file_text(&fragments)?,
+    ))?;
     let rule_meta = kubernetes::platform_meta(
         platform,
         &format!("{}-rules", platform.name),
         Some(&platform.namespace),
     );
-    files.push(OutputFile::new(
+    sink(OutputFile::new(
         "prometheus/prometheusrule.yaml",
-        emit::yaml_documents(&[prometheus::prometheus_rule(&groups, rule_meta)?]),
-    ));
+        prometheus::prometheus_rule_text(&fragments, rule_meta)?,
+    ))?;
+    drop(fragments);
     resources.push("prometheus/prometheusrule.yaml".to_string());
+
     let adapter_meta = kubernetes::platform_meta(
         platform,
         &format!("{}-prometheus-adapter", platform.name),
         Some(&platform.observability.prometheus_namespace),
     );
-    files.push(OutputFile::new(
+    sink(OutputFile::new(
         "prometheus/adapter-config.yaml",
         emit::yaml_documents(&[prometheus::adapter_config_map(platform, adapter_meta)?]),
-    ));
+    ))?;
     resources.push("prometheus/adapter-config.yaml".to_string());
 
-    let dashboards = grafana::dashboards(compiled)?;
-    for d in &dashboards {
-        files.push(OutputFile::new(&d.path, d.text()?));
+    let mut generated: Vec<(String, String)> = services
+        .iter()
+        .map(|s| {
+            let name = s.name.get_ref();
+            (name.clone(), format!("grafana/services/{name}.json"))
+        })
+        .collect();
+    for d in dashboards.overviews()? {
+        generated.push((d.name.clone(), d.path.clone()));
+        sink(OutputFile::new(&d.path, d.text()?))?;
     }
-    let generator = grafana::kustomization(platform, &dashboards, |name| {
+    generated.sort_by(|a, b| a.1.cmp(&b.1));
+    let generator = grafana::kustomization(platform, &generated, |name| {
         kubernetes::platform_meta(platform, name, None)
     })?;
-    files.push(OutputFile::new(
+    sink(OutputFile::new(
         "grafana/kustomization.yaml",
         emit::yaml_documents(&[generator]),
-    ));
+    ))?;
     // A directory with its own kustomization: kustomize generates the ConfigMaps there.
     resources.push("grafana".to_string());
 
     resources.sort();
-    files.push(OutputFile::new(
+    sink(OutputFile::new(
         "kustomization.yaml",
         emit::yaml_documents(&[kubernetes::kustomization(resources)?]),
-    ));
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(files)
+    ))?;
+    Ok(())
 }

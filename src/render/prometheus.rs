@@ -671,19 +671,51 @@ pub fn operational_group(
     })
 }
 
+/// Renders rule groups service by service; shared by every thread.
+pub struct RuleRenderer<'a> {
+    platform: &'a Platform,
+    annotations: Annotations,
+    /// Every SLO, in service order.
+    slos: Vec<Slo>,
+}
+
+impl<'a> RuleRenderer<'a> {
+    pub fn new(compiled: &'a Compiled) -> Result<RuleRenderer<'a>, EmitError> {
+        let platform = &compiled.platform;
+        Ok(RuleRenderer {
+            platform,
+            annotations: Annotations::new(&platform.observability)?,
+            slos: slos(platform),
+        })
+    }
+
+    /// A service's SLO groups, then its operational group.
+    pub fn service_groups(&self, service: &Service) -> Result<Vec<RuleGroup>, EmitError> {
+        let name = service.name.get_ref();
+        let start = self.slos.partition_point(|s| s.service < *name);
+        let mut groups = Vec::new();
+        for slo in self.slos[start..].iter().take_while(|s| &s.service == name) {
+            groups.extend(slo_groups(
+                &self.platform.observability,
+                slo,
+                &self.annotations,
+            )?);
+        }
+        groups.push(operational_group(
+            self.platform,
+            service,
+            &self.annotations,
+        )?);
+        Ok(groups)
+    }
+}
+
 /// Every rule group of the platform: per service, its SLO groups then its operational one.
 pub fn rule_groups(compiled: &Compiled) -> Result<Vec<RuleGroup>, EmitError> {
-    let platform = &compiled.platform;
-    let annotations = Annotations::new(&platform.observability)?;
-    // `slos` lists SLOs in service order, so one pass pairs them with their services.
-    let all = slos(platform);
-    let mut next = all.iter().peekable();
+    let renderer = RuleRenderer::new(compiled)?;
     let mut groups = Vec::new();
-    for service in platform.services.values() {
-        while let Some(slo) = next.next_if(|s| &s.service == service.name.get_ref()) {
-            groups.extend(slo_groups(&platform.observability, slo, &annotations)?);
-        }
-        groups.push(operational_group(platform, service, &annotations)?);
+    for service in compiled.platform.services.values() {
+        groups.extend(renderer.service_groups(service)?);
     }
     Ok(groups)
 }
@@ -713,6 +745,52 @@ pub fn prometheus_rule(groups: &[RuleGroup], metadata: ObjectMeta) -> Result<Doc
         metadata,
         spec: RuleFile { groups },
     })
+}
+
+/// The rule file from per-service fragments (each a YAML sequence of groups), joined
+/// without serialising the groups again.
+pub fn rule_file_text(fragments: &[String]) -> Result<String, EmitError> {
+    if fragments.iter().all(|f| f.trim() == "[]") {
+        return Ok(crate::emit::yaml_documents(&[rule_file(&[])?]));
+    }
+    let mut out = String::with_capacity(fragments.iter().map(String::len).sum::<usize>() + 16);
+    out.push_str("---\ngroups:\n");
+    for f in fragments.iter().filter(|f| f.trim() != "[]") {
+        out.push_str(f);
+    }
+    Ok(out)
+}
+
+/// The PrometheusRule with the same groups: its header, then the fragments indented under
+/// `spec.groups` (uniform indentation keeps block scalars intact; empty lines stay empty).
+pub fn prometheus_rule_text(
+    fragments: &[String],
+    metadata: ObjectMeta,
+) -> Result<String, EmitError> {
+    let empty = crate::emit::yaml_documents(&[prometheus_rule(&[], metadata)?]);
+    if fragments.iter().all(|f| f.trim() == "[]") {
+        return Ok(empty);
+    }
+    let Some(header) = empty.strip_suffix("  groups: []\n") else {
+        return Err(EmitError::Serialise {
+            kind: "PrometheusRule".to_string(),
+            message: "unexpected layout of an empty PrometheusRule".to_string(),
+        });
+    };
+    let mut out = String::with_capacity(
+        header.len() + fragments.iter().map(|f| f.len() * 11 / 10).sum::<usize>(),
+    );
+    out.push_str(header);
+    out.push_str("  groups:\n");
+    for f in fragments.iter().filter(|f| f.trim() != "[]") {
+        for line in f.split_inclusive('\n') {
+            if line != "\n" {
+                out.push_str("  ");
+            }
+            out.push_str(line);
+        }
+    }
+    Ok(out)
 }
 
 // ---- promtool unit tests --------------------------------------------------------------
@@ -830,7 +908,7 @@ fn scenario(o: &Observability, slo: &Slo, phases: &[Phase]) -> Vec<Series> {
 /// Each scenario is one test group holding the series of every SLO at once (services are
 /// told apart by their label), so promtool evaluates the rules three times, not three times
 /// per SLO.
-pub fn promtool_tests(compiled: &Compiled, groups: &[RuleGroup]) -> Result<Document, EmitError> {
+pub fn promtool_tests(compiled: &Compiled, rules: &[Rule]) -> Result<Document, EmitError> {
     let platform = &compiled.platform;
     let o = &platform.observability;
     let slos = slos(platform);
@@ -838,9 +916,8 @@ pub fn promtool_tests(compiled: &Compiled, groups: &[RuleGroup]) -> Result<Docum
 
     // Every SLO's page alert carries its `sloth_id`; operational alerts have none.
     let page_alerts = || -> Vec<ExpAlert> {
-        let mut out: Vec<ExpAlert> = groups
+        let mut out: Vec<ExpAlert> = rules
             .iter()
-            .flat_map(|g| &g.rules)
             .filter(|r| r.alert.as_deref() == Some(PAGE_ALERT) && r.labels.contains_key("sloth_id"))
             .map(|r| ExpAlert {
                 exp_labels: r.labels.clone(),
