@@ -198,13 +198,14 @@ fn stage_and_swap(
     };
     let sink = |f: OutputFile| -> Result<(), EmitError> {
         let path = stage.join(&f.path);
-        if let Some(p) = path.parent()
-            && made_dirs
-                .lock()
-                .map_err(|_| locked())?
-                .insert(p.to_path_buf())
-        {
-            fs::create_dir_all(p).map_err(io_err("cannot create", p))?;
+        if let Some(p) = path.parent() {
+            // Created under the lock: another thread must not write into a directory that
+            // is recorded but not made yet.
+            let mut made = made_dirs.lock().map_err(|_| locked())?;
+            if !made.contains(p) {
+                fs::create_dir_all(p).map_err(io_err("cannot create", p))?;
+                made.insert(p.to_path_buf());
+            }
         }
         // A carried-over file of the same name is replaced, never written through.
         if carried && path.symlink_metadata().is_ok() {

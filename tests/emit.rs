@@ -144,3 +144,36 @@ env = { A = "no", B = "1e3", C = "12:30", D = "~", E = "y", F = "1_000" }
         assert!(api.contents.contains(needle), "missing {needle}");
     }
 }
+
+/// Many files in many directories, written from several threads at once: every directory
+/// exists before any thread writes into it.
+#[test]
+fn concurrent_writes_into_new_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let files: Vec<berrys::emit::OutputFile> = (0..400)
+        .map(|i| {
+            berrys::emit::OutputFile::new(
+                &format!("d{}/e{}/f{i}.txt", i % 7, i % 3),
+                format!("{i}\n"),
+            )
+        })
+        .collect();
+    let count = berrys::emit::write_with(&out, |sink| {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = files
+                .chunks(50)
+                .map(|part| scope.spawn(move || part.iter().try_for_each(|f| sink(f.clone()))))
+                .collect();
+            handles.into_iter().try_for_each(|h| h.join().unwrap())
+        })
+    })
+    .unwrap();
+    assert_eq!(count, 401);
+    for f in &files {
+        assert_eq!(
+            std::fs::read_to_string(out.join(&f.path)).unwrap(),
+            f.contents
+        );
+    }
+}
