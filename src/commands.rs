@@ -116,15 +116,25 @@ fn check_and_report(
             report(&linted.findings, &source, output, out, err);
             Ok((source, linted))
         }
-        Err(CompileError::Diagnostics(diags)) => {
-            report(&diags, &source, output, out, err);
-            Err(EXIT_ERROR)
-        }
-        Err(CompileError::UnknownEnvironment { name, known }) => {
-            unknown_environment(&source, &name, &known, err);
-            Err(EXIT_ERROR)
+        Err(e) => Err(compile_failed(e, &source, output, out, err)),
+    }
+}
+
+/// Reports why the input did not compile; the exit code is always 2.
+fn compile_failed(
+    e: CompileError,
+    source: &SourceFile,
+    output: Output,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    match e {
+        CompileError::Diagnostics(diags) => report(&diags, source, output, out, err),
+        CompileError::UnknownEnvironment { name, known } => {
+            unknown_environment(source, &name, &known, err)
         }
     }
+    EXIT_ERROR
 }
 
 fn unknown_environment(source: &SourceFile, name: &str, known: &[String], err: &mut dyn Write) {
@@ -159,14 +169,7 @@ fn compile_and_report(
             }
             Ok((source, compiled))
         }
-        Err(CompileError::Diagnostics(diags)) => {
-            report(&diags, &source, output, out, err);
-            Err(EXIT_ERROR)
-        }
-        Err(CompileError::UnknownEnvironment { name, known }) => {
-            unknown_environment(&source, &name, &known, err);
-            Err(EXIT_ERROR)
-        }
+        Err(e) => Err(compile_failed(e, &source, output, out, err)),
     }
 }
 

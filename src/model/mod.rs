@@ -236,11 +236,8 @@ pub fn datastore_env_prefix(name: &str) -> String {
     name.to_ascii_uppercase().replace('-', "_")
 }
 
-/// Merges `environments.<env>.services.<svc>` tables over `services.<svc>` in the document
-/// tree: tables merge by key, scalars and arrays replace. Values keep the spans of the place
-/// they were written, so diagnostics in an environment point at the override.
-/// Whether an environment overrides any service (its document differs from the base one).
-pub fn has_service_overrides(doc: &Spanned<DeTable<'_>>, env: &str) -> bool {
+/// The `environments.<env>.services` table, if the environment overrides services.
+fn service_overrides<'d, 'a>(doc: &'d Spanned<DeTable<'a>>, env: &str) -> Option<&'d DeTable<'a>> {
     doc.get_ref()
         .get("environments")
         .and_then(|e| e.get_ref().as_table())
@@ -248,21 +245,22 @@ pub fn has_service_overrides(doc: &Spanned<DeTable<'_>>, env: &str) -> bool {
         .and_then(|e| e.get_ref().as_table())
         .and_then(|e| e.get("services"))
         .and_then(|s| s.get_ref().as_table())
-        .is_some_and(|s| !s.is_empty())
 }
 
+/// Whether an environment overrides any service (its document differs from the base one).
+pub fn has_service_overrides(doc: &Spanned<DeTable<'_>>, env: &str) -> bool {
+    service_overrides(doc, env).is_some_and(|s| !s.is_empty())
+}
+
+/// Merges `environments.<env>.services.<svc>` tables over `services.<svc>` in the document
+/// tree: tables merge by key, scalars and arrays replace. Values keep the spans of the place
+/// they were written, so diagnostics in an environment point at the override.
 pub fn apply_environment<'a>(doc: &Spanned<DeTable<'a>>, env: &str) -> Spanned<DeTable<'a>> {
     let mut root = doc.clone();
-    let overrides: Vec<(Spanned<std::borrow::Cow<'a, str>>, Spanned<DeValue<'a>>)> = root
-        .get_ref()
-        .get("environments")
-        .and_then(|e| e.get_ref().as_table())
-        .and_then(|envs| envs.get(env))
-        .and_then(|e| e.get_ref().as_table())
-        .and_then(|e| e.get("services"))
-        .and_then(|s| s.get_ref().as_table())
-        .map(|s| s.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default();
+    let overrides: Vec<(Spanned<std::borrow::Cow<'a, str>>, Spanned<DeValue<'a>>)> =
+        service_overrides(doc, env)
+            .map(|s| s.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
     if overrides.is_empty() {
         return root;
     }

@@ -101,12 +101,7 @@ fn check(c: &Compiled) -> Vec<Finding> {
             .iter()
             .filter_map(|&d| availability[d].map(|a| format!("{}%", percent(a / 100.0))))
             .collect();
-        let Some(own_span) = svc
-            .slo
-            .as_ref()
-            .and_then(|s| s.availability.as_ref())
-            .map(|a| a.span())
-        else {
+        let Some(own_span) = availability_span(svc) else {
             continue;
         };
         let mut f = RULE
@@ -131,13 +126,7 @@ fn check(c: &Compiled) -> Vec<Finding> {
                 )
             });
         for d in deps {
-            let dep = &p.services[names[d]];
-            let Some(span) = dep
-                .slo
-                .as_ref()
-                .and_then(|s| s.availability.as_ref())
-                .map(|a| a.span())
-            else {
+            let Some(span) = availability_span(&p.services[names[d]]) else {
                 continue;
             };
             let chain: Vec<&str> = via
@@ -156,6 +145,13 @@ fn check(c: &Compiled) -> Vec<Finding> {
         out.push(f);
     }
     out
+}
+
+fn availability_span(svc: &crate::model::Service) -> Option<std::ops::Range<usize>> {
+    svc.slo
+        .as_ref()
+        .and_then(|s| s.availability.as_ref())
+        .map(|a| a.span())
 }
 
 /// The indices of the set bits, in order.
