@@ -127,22 +127,12 @@ fn previous_manifest(dir: &Path) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-/// Writes `files` (plus the manifest) as the new contents of `dir`, atomically with respect
-/// to failures: everything is staged in a sibling directory first, and `dir` is only
-/// replaced once the stage is complete. Files in `dir` that the previous manifest does not
-/// list are carried over untouched.
-pub fn write(dir: &Path, files: &[OutputFile]) -> Result<usize, EmitError> {
-    write_with(dir, |sink| {
-        for f in files {
-            sink(f.clone())?;
-        }
-        Ok(())
-    })
-}
-
-/// Like [`write`], with the files produced by `produce` while it runs: each goes to disk
-/// as soon as the sink receives it (from any thread), so the output never has to be held
-/// in memory at once. Returns how many files were written, the manifest included.
+/// Writes the files `produce` hands to its sink (plus the manifest) as the new contents of
+/// `dir`, atomically with respect to failures: everything is staged in a sibling directory
+/// first, and `dir` is only replaced once the stage is complete. Files in `dir` that the
+/// previous manifest does not list are carried over untouched. Each file goes to disk as
+/// soon as the sink receives it (from any thread), so the output never has to be held in
+/// memory at once. Returns how many files were written, the manifest included.
 pub fn write_with(
     dir: &Path,
     produce: impl FnOnce(&crate::render::Sink<'_>) -> Result<(), EmitError>,
@@ -285,7 +275,7 @@ impl CheckReport {
     }
 }
 
-/// Compares `dir` with what [`write`] would leave there, touching nothing.
+/// Compares `dir` with what [`write_with`] would leave there, touching nothing.
 pub fn check(dir: &Path, files: &[OutputFile]) -> CheckReport {
     let mut files = files.to_vec();
     files.push(manifest(&files));

@@ -113,14 +113,12 @@ pub struct Finding {
 
 impl Finding {
     pub fn help(mut self, help: impl Into<String>) -> Finding {
-        self.diagnostic.help = Some(help.into());
+        self.diagnostic = self.diagnostic.with_help(help);
         self
     }
 
     pub fn label(mut self, span: Range<usize>, text: impl Into<String>) -> Finding {
-        self.diagnostic
-            .secondary
-            .push(diagnostic::Label::new(span, text));
+        self.diagnostic = self.diagnostic.with_secondary(span, text);
         self
     }
 }
@@ -428,15 +426,8 @@ pub fn peak_pods(service: &Service) -> (u32, u32) {
     (max, surge(max))
 }
 
-/// Where a service's replica bounds are written: the maximum of its tier (or override),
-/// or its fixed count.
-pub fn max_replicas_span(service: &Service) -> Range<usize> {
-    match &service.replicas {
-        Replicas::Fixed { span, .. } => span.clone(),
-        Replicas::Auto(a) => a.max.span(),
-    }
-}
-
+/// Where a service's lower replica bound is written: its tier's minimum (or override), or
+/// its fixed count.
 pub fn min_replicas_span(service: &Service) -> Range<usize> {
     match &service.replicas {
         Replicas::Fixed { span, .. } => span.clone(),
