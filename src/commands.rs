@@ -239,9 +239,13 @@ pub fn render(opts: &RenderOptions, out: &mut dyn Write, err: &mut dyn Write) ->
         );
         return EXIT_FINDINGS;
     }
-    let compiled = linted.compiled;
     let env_name = opts.env.as_deref().unwrap_or(crate::model::BASE_ENV);
-    let Some(target) = compiled.iter().find(|c| c.platform.env == env_name) else {
+    // Only the rendered environment is needed from here on; the others are freed now.
+    let Some(target) = linted
+        .compiled
+        .into_iter()
+        .find(|c| c.platform.env == env_name)
+    else {
         let _ = writeln!(err, "error: environment `{env_name}` was not compiled");
         return EXIT_ERROR;
     };
@@ -250,7 +254,7 @@ pub fn render(opts: &RenderOptions, out: &mut dyn Write, err: &mut dyn Write) ->
         .clone()
         .unwrap_or_else(|| Path::new("rendered").join(env_name));
     if opts.check {
-        let files = match render::render(target) {
+        let files = match render::render(&target) {
             Ok(f) => f,
             Err(e) => {
                 let _ = writeln!(err, "error: {e}");
@@ -297,7 +301,7 @@ pub fn render(opts: &RenderOptions, out: &mut dyn Write, err: &mut dyn Write) ->
         return EXIT_FINDINGS;
     }
     // Files stream to the staging directory as they are rendered.
-    match emit::write_with(&dir, |sink| render::render_to(target, sink)) {
+    match emit::write_with(&dir, |sink| render::render_to(&target, sink)) {
         Ok(count) => {
             let _ = writeln!(err, "wrote {count} files to {}", dir.display());
             EXIT_OK

@@ -8,9 +8,9 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
@@ -83,6 +83,11 @@ pub fn yaml_documents(docs: &[Document]) -> String {
 pub struct OutputFile {
     pub path: String,
     pub contents: String,
+    /// Text that follows `contents`, written piece by piece, each line indented by
+    /// `indent` spaces (empty lines stay empty): files joined from per-service parts (the
+    /// rule files) are never held as one string, and two files can share the parts.
+    pub pieces: Arc<Vec<String>>,
+    pub indent: usize,
 }
 
 impl OutputFile {
@@ -90,8 +95,56 @@ impl OutputFile {
         OutputFile {
             path: path.to_string(),
             contents,
+            pieces: Arc::default(),
+            indent: 0,
         }
     }
+
+    pub fn followed_by(mut self, pieces: Arc<Vec<String>>, indent: usize) -> Self {
+        self.pieces = pieces;
+        self.indent = indent;
+        self
+    }
+
+    /// The same file with its pieces joined into `contents`.
+    pub fn joined(mut self) -> Self {
+        let pieces = std::mem::take(&mut self.pieces);
+        let mut contents = std::mem::take(&mut self.contents).into_bytes();
+        // Writing into a Vec cannot fail.
+        let _ = write_pieces(&mut contents, &pieces, self.indent);
+        // Only whole lines of UTF-8 text and ASCII spaces were appended.
+        self.contents = String::from_utf8(contents).unwrap_or_default();
+        self
+    }
+
+    fn write_to(&self, path: &Path) -> io::Result<()> {
+        if self.pieces.is_empty() {
+            return fs::write(path, &self.contents);
+        }
+        let mut file = io::BufWriter::with_capacity(1 << 20, fs::File::create(path)?);
+        file.write_all(self.contents.as_bytes())?;
+        write_pieces(&mut file, &self.pieces, self.indent)?;
+        file.into_inner().map_err(io::IntoInnerError::into_error)?;
+        Ok(())
+    }
+}
+
+fn write_pieces(out: &mut impl Write, pieces: &[String], indent: usize) -> io::Result<()> {
+    const SPACES: &[u8] = b"                ";
+    let indent = &SPACES[..indent.min(SPACES.len())];
+    for p in pieces {
+        if indent.is_empty() {
+            out.write_all(p.as_bytes())?;
+            continue;
+        }
+        for line in p.split_inclusive('\n') {
+            if line != "\n" {
+                out.write_all(indent)?;
+            }
+            out.write_all(line.as_bytes())?;
+        }
+    }
+    Ok(())
 }
 
 /// The manifest for a set of files (listing itself too).
@@ -201,7 +254,7 @@ fn stage_and_swap(
         if carried && path.symlink_metadata().is_ok() {
             fs::remove_file(&path).map_err(io_err("cannot replace", &path))?;
         }
-        fs::write(&path, &f.contents).map_err(io_err("cannot write", &path))?;
+        f.write_to(&path).map_err(io_err("cannot write", &path))?;
         written.lock().map_err(|_| locked())?.push(f.path);
         Ok(())
     };
@@ -217,11 +270,28 @@ fn stage_and_swap(
             let _ = fs::rename(old, dir);
             return Err(io_err("cannot move into place", dir)(e));
         }
-        fs::remove_dir_all(old).map_err(io_err("cannot remove", old))?;
+        remove_tree(old)?;
     } else {
         fs::rename(stage, dir).map_err(io_err("cannot move into place", dir))?;
     }
     Ok(count)
+}
+
+/// Removes a directory tree, its top-level subdirectories on threads of their own: removing
+/// 20,000 files from one thread is a noticeable share of a large render.
+fn remove_tree(dir: &Path) -> Result<(), EmitError> {
+    let entries: Vec<PathBuf> = fs::read_dir(dir)
+        .map_err(io_err("cannot read", dir))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.symlink_metadata().is_ok_and(|m| m.is_dir()))
+        .collect();
+    let results = crate::parallel_map(&entries, |sub| {
+        fs::remove_dir_all(sub).map_err(io_err("cannot remove", sub))
+    });
+    results
+        .into_iter()
+        .collect::<Result<Vec<()>, EmitError>>()?;
+    fs::remove_dir_all(dir).map_err(io_err("cannot remove", dir))
 }
 
 /// Hard-links (or copies) every entry of `from` that berrys did not write into `to`.

@@ -6,6 +6,11 @@ use berrys::commands::{self, DiagnosticFormat, GraphFormat, Output};
 use berrys::diagnostic::Severity;
 use clap::{Parser, Subcommand, ValueEnum};
 
+// Rendering allocates many small values on every core; glibc malloc spends a third of the
+// run in its own bookkeeping there (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Declarative platform compiler and policy linter.
 #[derive(Parser)]
 #[command(name = "berrys", version, about)]

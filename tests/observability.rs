@@ -2,6 +2,8 @@
 //! validate against Grafana's schemas, and the numbers in them are the configured ones.
 
 mod common;
+#[path = "../benches/support/synthetic.rs"]
+mod synthetic;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -632,4 +634,41 @@ fn overviews_cover_every_slo_and_every_layer() {
             }
         }
     }
+}
+
+/// Service dashboards are filled into skeletons rendered once per shape; every one must be
+/// byte-for-byte what a template run of its own prints, on every platform we have and on a
+/// generated one with many shapes (pools, rate limits, SLO kinds, fixed replicas).
+#[test]
+fn service_dashboards_from_skeletons_equal_their_own_template_runs() {
+    let mut platforms = common::all_compiled();
+    let generated = berrys::source::SourceFile::new("generated.toml", synthetic::platform(300, 7));
+    for c in berrys::compile(&generated, berrys::Envs::All).expect("generated platform compiles") {
+        platforms.push((format!("generated --env {}", c.platform.env), c));
+    }
+    let mut compared = 0;
+    for (name, c) in &platforms {
+        let renderer = grafana::Renderer::new(c).unwrap();
+        for service in c.platform.services.values() {
+            renderer.service_file(service).unwrap();
+        }
+        // One template run per shape, not one per service.
+        let runs = renderer.template_runs();
+        if name.starts_with("generated") {
+            assert!(runs < 60, "{name}: {runs} template runs for 300 services");
+        }
+        for service in c.platform.services.values() {
+            let fast = renderer.service_file(service).unwrap();
+            let slow = renderer.service_by_template(service).unwrap();
+            assert_eq!(fast.path, slow.path);
+            assert_eq!(
+                fast.contents,
+                slow.text().unwrap(),
+                "{name}: {} differs from its template run",
+                fast.path
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 900, "only {compared} dashboards compared");
 }

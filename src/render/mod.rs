@@ -10,7 +10,7 @@ pub mod kubernetes;
 pub mod prometheus;
 pub mod promql;
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::Compiled;
 use crate::emit::{self, EmitError, OutputFile};
@@ -23,7 +23,7 @@ pub type Sink<'a> = dyn Fn(OutputFile) -> Result<(), EmitError> + Sync + 'a;
 pub fn render(compiled: &Compiled) -> Result<Vec<OutputFile>, EmitError> {
     let files = Mutex::new(Vec::new());
     render_to(compiled, &|f| {
-        files.lock().map_err(|_| poisoned())?.push(f);
+        files.lock().map_err(|_| poisoned())?.push(f.joined());
         Ok(())
     })?;
     let mut files = files.into_inner().map_err(|_| poisoned())?;
@@ -40,8 +40,8 @@ fn poisoned() -> EmitError {
 
 /// What one service contributes to the platform-wide files.
 struct ServiceParts {
-    /// Its rule groups as YAML sequence items (`- name: …`), ready to be concatenated.
-    rules: String,
+    /// Its rule groups as YAML sequence items, for both rule files, when it has any.
+    rules: Option<String>,
     /// Its SLOs' page alerts, for the generated promtool tests.
     page_alerts: Vec<prometheus::Rule>,
 }
@@ -61,8 +61,7 @@ pub fn render_to(compiled: &Compiled, sink: &Sink<'_>) -> Result<(), EmitError> 
             &format!("kubernetes/{}.yaml", service.name.get_ref()),
             emit::yaml_documents(&docs),
         ))?;
-        let d = dashboards.service(service)?;
-        sink(OutputFile::new(&d.path, d.text()?))?;
+        sink(dashboards.service_file(service)?)?;
         let groups = rules.service_groups(service)?;
         let page_alerts = groups
             .iter()
@@ -71,15 +70,56 @@ pub fn render_to(compiled: &Compiled, sink: &Sink<'_>) -> Result<(), EmitError> 
             .cloned()
             .collect();
         Ok::<_, EmitError>(ServiceParts {
-            rules: emit::to_yaml(&groups)?,
+            rules: prometheus::fragment(&groups)?,
             page_alerts,
         })
     });
-    let mut parts = Vec::with_capacity(services.len());
+    let mut page_alerts = Vec::new();
+    let mut fragments = Vec::new();
     for p in per_service {
-        parts.push(p?);
+        let p = p?;
+        page_alerts.extend(p.page_alerts);
+        fragments.extend(p.rules);
     }
+    let fragments = Arc::new(fragments);
 
+    // The platform-wide files are independent of one another: the large ones (the two rule
+    // files, the promtool tests) are made and written on threads of their own.
+    let rule_meta = kubernetes::platform_meta(
+        platform,
+        &format!("{}-rules", platform.name),
+        Some(&platform.namespace),
+    );
+    std::thread::scope(|scope| {
+        let tests = scope.spawn(move || {
+            sink(OutputFile::new(
+                "prometheus/rules.test.yaml",
+                emit::yaml_documents(&[prometheus::promtool_tests(compiled, &page_alerts)?]),
+            ))
+        });
+        let shared = Arc::clone(&fragments);
+        let prometheus_rule =
+            scope.spawn(move || sink(prometheus::prometheus_rule_from(shared, rule_meta)?));
+        let rest = sink(prometheus::rule_file_from(fragments)?)
+            .and_then(|()| platform_files(compiled, &services, &dashboards, sink));
+        for handle in [tests, prometheus_rule] {
+            handle
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e))?;
+        }
+        rest
+    })
+}
+
+/// The smaller platform-wide files: platform objects, adapter config, overview dashboards
+/// and the kustomizations that list everything.
+fn platform_files(
+    compiled: &Compiled,
+    services: &[&Service],
+    dashboards: &grafana::Renderer<'_>,
+    sink: &Sink<'_>,
+) -> Result<(), EmitError> {
+    let platform = &compiled.platform;
     let mut resources: Vec<String> = services
         .iter()
         .map(|s| format!("kubernetes/{}.yaml", s.name.get_ref()))
@@ -89,33 +129,7 @@ pub fn render_to(compiled: &Compiled, sink: &Sink<'_>) -> Result<(), EmitError> 
         emit::yaml_documents(&kubernetes::platform_objects(compiled)?),
     ))?;
     resources.push("kubernetes/platform.yaml".to_string());
-
-    let page_alerts: Vec<prometheus::Rule> = parts
-        .iter_mut()
-        .flat_map(|p| std::mem::take(&mut p.page_alerts))
-        .collect();
-    sink(OutputFile::new(
-        "prometheus/rules.test.yaml",
-        emit::yaml_documents(&[prometheus::promtool_tests(compiled, &page_alerts)?]),
-    ))?;
-    drop(page_alerts);
-
-    let fragments: Vec<String> = parts.into_iter().map(|p| p.rules).collect();
-    sink(OutputFile::new(
-        "prometheus/rules.yaml",
-        prometheus::rule_file_text(&fragments)?,
-    ))?;
-    let rule_meta = kubernetes::platform_meta(
-        platform,
-        &format!("{}-rules", platform.name),
-        Some(&platform.namespace),
-    );
-    sink(OutputFile::new(
-        "prometheus/prometheusrule.yaml",
-        prometheus::prometheus_rule_text(&fragments, rule_meta)?,
-    ))?;
-    drop(fragments);
-    resources.push("prometheus/prometheusrule.yaml".to_string());
+    resources.push(prometheus::PROMETHEUS_RULE_PATH.to_string());
 
     let adapter_meta = kubernetes::platform_meta(
         platform,
@@ -132,7 +146,7 @@ pub fn render_to(compiled: &Compiled, sink: &Sink<'_>) -> Result<(), EmitError> 
         .iter()
         .map(|s| {
             let name = s.name.get_ref();
-            (name.clone(), format!("grafana/services/{name}.json"))
+            (name.clone(), grafana::service_path(name))
         })
         .collect();
     for d in dashboards.overviews()? {

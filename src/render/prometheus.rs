@@ -14,9 +14,10 @@ use super::promql::{
     Expr, Matcher, Ratio, aggregate, binary, binary_on, call, number, paren, range, selector, sum,
 };
 use crate::Compiled;
-use crate::emit::{Document, EmitError};
+use crate::emit::{Document, EmitError, OutputFile};
 use crate::model::{Observability, Platform, Replicas, Service};
 use crate::units::Duration;
+use std::sync::Arc;
 
 const MINUTE: u64 = 60_000;
 const HOUR: u64 = 60 * MINUTE;
@@ -747,29 +748,36 @@ pub fn prometheus_rule(groups: &[RuleGroup], metadata: ObjectMeta) -> Result<Doc
     })
 }
 
-/// The rule file from per-service fragments (each a YAML sequence of groups), joined
-/// without serialising the groups again.
-pub fn rule_file_text(fragments: &[String]) -> Result<String, EmitError> {
-    if fragments.iter().all(|f| f.trim() == "[]") {
-        return Ok(crate::emit::yaml_documents(&[rule_file(&[])?]));
+/// One service's rule groups as a YAML sequence, ready to be concatenated into both rule
+/// files; `None` when it has none.
+pub fn fragment(groups: &[RuleGroup]) -> Result<Option<String>, EmitError> {
+    if groups.is_empty() {
+        return Ok(None);
     }
-    let mut out = String::with_capacity(fragments.iter().map(String::len).sum::<usize>() + 16);
-    out.push_str("---\ngroups:\n");
-    for f in fragments.iter().filter(|f| f.trim() != "[]") {
-        out.push_str(f);
-    }
-    Ok(out)
+    crate::emit::to_yaml(&groups).map(Some)
 }
 
-/// The PrometheusRule with the same groups: its header, then the fragments indented under
-/// `spec.groups` (uniform indentation keeps block scalars intact; empty lines stay empty).
-pub fn prometheus_rule_text(
-    fragments: &[String],
+/// `prometheus/rules.yaml` from the services' fragments, written piece by piece: the groups
+/// are serialised once, in parallel, and never joined into one string.
+pub fn rule_file_from(fragments: Arc<Vec<String>>) -> Result<OutputFile, EmitError> {
+    if fragments.is_empty() {
+        return Ok(OutputFile::new(
+            RULE_FILE_PATH,
+            crate::emit::yaml_documents(&[rule_file(&[])?]),
+        ));
+    }
+    Ok(OutputFile::new(RULE_FILE_PATH, "---\ngroups:\n".to_string()).followed_by(fragments, 0))
+}
+
+/// `prometheus/prometheusrule.yaml`: the PrometheusRule's header, then the same fragments
+/// indented under `spec.groups` (uniform indentation keeps block scalars intact).
+pub fn prometheus_rule_from(
+    fragments: Arc<Vec<String>>,
     metadata: ObjectMeta,
-) -> Result<String, EmitError> {
+) -> Result<OutputFile, EmitError> {
     let empty = crate::emit::yaml_documents(&[prometheus_rule(&[], metadata)?]);
-    if fragments.iter().all(|f| f.trim() == "[]") {
-        return Ok(empty);
+    if fragments.is_empty() {
+        return Ok(OutputFile::new(PROMETHEUS_RULE_PATH, empty));
     }
     let Some(header) = empty.strip_suffix("  groups: []\n") else {
         return Err(EmitError::Serialise {
@@ -777,21 +785,14 @@ pub fn prometheus_rule_text(
             message: "unexpected layout of an empty PrometheusRule".to_string(),
         });
     };
-    let mut out = String::with_capacity(
-        header.len() + fragments.iter().map(|f| f.len() * 11 / 10).sum::<usize>(),
-    );
-    out.push_str(header);
-    out.push_str("  groups:\n");
-    for f in fragments.iter().filter(|f| f.trim() != "[]") {
-        for line in f.split_inclusive('\n') {
-            if line != "\n" {
-                out.push_str("  ");
-            }
-            out.push_str(line);
-        }
-    }
-    Ok(out)
+    Ok(
+        OutputFile::new(PROMETHEUS_RULE_PATH, format!("{header}  groups:\n"))
+            .followed_by(fragments, 2),
+    )
 }
+
+pub const RULE_FILE_PATH: &str = "prometheus/rules.yaml";
+pub const PROMETHEUS_RULE_PATH: &str = "prometheus/prometheusrule.yaml";
 
 // ---- promtool unit tests --------------------------------------------------------------
 
