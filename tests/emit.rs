@@ -177,3 +177,37 @@ fn concurrent_writes_into_new_directories() {
         );
     }
 }
+
+/// Files made of shared pieces (the two rule files) are written piece by piece, each line
+/// indented, empty lines left empty; what lands on disk is what `joined` holds in memory.
+#[test]
+fn pieces_are_written_indented_and_equal_their_joined_form() {
+    use berrys::emit::OutputFile;
+    use std::sync::Arc;
+    let pieces = Arc::new(vec![
+        "- name: a\n  expr: |\n    x\n\n    y\n".to_string(),
+        "- name: b\n".to_string(),
+    ]);
+    let plain =
+        OutputFile::new("plain.yaml", "groups:\n".to_string()).followed_by(Arc::clone(&pieces), 0);
+    let indented = OutputFile::new("indented.yaml", "spec:\n".to_string()).followed_by(pieces, 2);
+    assert_eq!(
+        plain.clone().joined().contents,
+        "groups:\n- name: a\n  expr: |\n    x\n\n    y\n- name: b\n"
+    );
+    assert_eq!(
+        indented.clone().joined().contents,
+        "spec:\n  - name: a\n    expr: |\n      x\n\n      y\n  - name: b\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    berrys::emit::write_with(&out, |sink| {
+        sink(plain.clone())?;
+        sink(indented.clone())
+    })
+    .unwrap();
+    for f in [plain, indented] {
+        let path = out.join(&f.path);
+        assert_eq!(std::fs::read_to_string(path).unwrap(), f.joined().contents);
+    }
+}
