@@ -826,6 +826,8 @@ struct Skeleton {
     parts: Vec<Part>,
     /// Bytes of text, to size the output.
     len: usize,
+    /// A marker that could not be read back (never expected): every fill falls back.
+    broken: bool,
 }
 
 #[derive(Debug)]
@@ -844,16 +846,21 @@ impl Skeleton {
         let mut parts = Vec::new();
         let mut rest = text;
         let mut len = 0;
+        let mut broken = false;
         while let Some(open) = rest.find(OPEN) {
             let after = &rest[open + OPEN.len_utf8()..];
-            let Some(close) = after.find(CLOSE) else {
-                break;
-            };
-            let Ok(index) = after[..close].parse::<usize>() else {
+            let Some((close, index)) = after
+                .find(CLOSE)
+                .and_then(|close| Some((close, after[..close].parse::<usize>().ok()?)))
+            else {
+                broken = true;
                 break;
             };
             let tail = &after[close + CLOSE.len_utf8()..];
-            let whole = rest[..open].ends_with('"') && tail.starts_with('"');
+            // An opening quote right before and a closing one right after (not `\"`, which
+            // is a quote inside the text).
+            let head = &rest[..open];
+            let whole = head.ends_with('"') && !head.ends_with("\\\"") && tail.starts_with('"');
             let (before, tail) = if whole {
                 (&rest[..open - 1], &tail[1..])
             } else {
@@ -866,11 +873,14 @@ impl Skeleton {
         }
         len += rest.len();
         parts.push(Part::Text(rest.to_string()));
-        Skeleton { parts, len }
+        Skeleton { parts, len, broken }
     }
 
     /// The dashboard with `values` in place, or `None` when one cannot be placed.
     fn fill(&self, values: &[&Value]) -> Option<String> {
+        if self.broken {
+            return None;
+        }
         let mut out = Vec::with_capacity(self.len + 64 * values.len());
         let mut scratch = Vec::new();
         for part in &self.parts {
@@ -999,6 +1009,74 @@ mod tests {
         assert_eq!(ref_id(25), "Z");
         assert_eq!(ref_id(26), "AA");
         assert_eq!(ref_id(27), "AB");
+    }
+
+    fn marker(i: usize) -> String {
+        format!("{OPEN}{i}{CLOSE}")
+    }
+
+    #[test]
+    fn skeleton_places_strings_escaped_and_numbers_by_position() {
+        let text = format!(
+            r#"{{"a": "{}", "b": "x {} y", "c": "{}", "d": "say \"{}\"", "e": "{}"}}"#,
+            marker(0),
+            marker(1),
+            marker(2),
+            marker(3),
+            marker(4)
+        );
+        let skeleton = Skeleton::parse(&text);
+        let values = [
+            json!("q=\"1\""),
+            json!(3),
+            json!(0.25),
+            json!("it"),
+            json!("<&>"),
+        ];
+        let refs: Vec<&Value> = values.iter().collect();
+        assert_eq!(
+            skeleton.fill(&refs).unwrap(),
+            r#"{"a": "q=\"1\"", "b": "x 3 y", "c": 0.25, "d": "say \"it\"", "e": "<&>"}"#
+        );
+    }
+
+    #[test]
+    fn skeleton_refuses_what_it_cannot_place() {
+        // A fraction inside a text would need the template's own number formatting.
+        let skeleton = Skeleton::parse(&format!(r#"{{"a": "x {}"}}"#, marker(0)));
+        assert_eq!(skeleton.fill(&[&json!(0.5)]), None);
+        // A missing value, and a marker that cannot be read back.
+        assert_eq!(skeleton.fill(&[]), None);
+        let broken = Skeleton::parse(&format!(r#"{{"a": "{OPEN}x"}}"#));
+        assert_eq!(broken.fill(&[&json!("v")]), None);
+    }
+
+    #[test]
+    fn markers_keep_what_the_template_branches_on() {
+        let ctx = json!({"s": "v", "e": "", "n": 2, "b": true, "z": null, "l": [1, "w"]});
+        let mut next = 0;
+        let marked = with_markers(&ctx, &mut next);
+        assert_eq!(
+            marked,
+            json!({"s": marker(0), "e": "", "n": marker(1), "b": true, "z": null, "l": [marker(2), marker(3)]})
+        );
+        let (mut key, mut values) = (String::new(), Vec::new());
+        signature(&ctx, &mut key, &mut values);
+        assert_eq!(values, [&json!("v"), &json!(2), &json!(1), &json!("w")]);
+        let (mut other, mut _values) = (String::new(), Vec::new());
+        signature(
+            &json!({"s": "w", "e": "", "n": 7, "b": true, "z": null, "l": [5, "x"]}),
+            &mut other,
+            &mut _values,
+        );
+        assert_eq!(key, other, "same shape, different values");
+        let (mut third, mut _values) = (String::new(), Vec::new());
+        signature(
+            &json!({"s": "w", "e": "x", "n": 7, "b": true, "z": null, "l": [5, "x"]}),
+            &mut third,
+            &mut _values,
+        );
+        assert_ne!(key, third, "an empty string is part of the shape");
     }
 
     #[test]
