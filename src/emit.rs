@@ -88,6 +88,9 @@ pub struct OutputFile {
     /// rule files) are never held as one string, and two files can share the parts.
     pub pieces: Arc<Vec<String>>,
     pub indent: usize,
+    /// More of a file already started in this run, to be appended to it: large files made
+    /// of per-service parts are written as the parts arrive, in order.
+    pub append: bool,
 }
 
 impl OutputFile {
@@ -97,7 +100,14 @@ impl OutputFile {
             contents,
             pieces: Arc::default(),
             indent: 0,
+            append: false,
         }
+    }
+
+    /// The same text, to be appended to the file of that path started earlier in the run.
+    pub fn appended(mut self) -> Self {
+        self.append = true;
+        self
     }
 
     pub fn followed_by(mut self, pieces: Arc<Vec<String>>, indent: usize) -> Self {
@@ -118,10 +128,15 @@ impl OutputFile {
     }
 
     fn write_to(&self, path: &Path) -> io::Result<()> {
-        if self.pieces.is_empty() {
+        if self.pieces.is_empty() && !self.append {
             return fs::write(path, &self.contents);
         }
-        let mut file = io::BufWriter::with_capacity(1 << 20, fs::File::create(path)?);
+        let file = if self.append {
+            fs::OpenOptions::new().append(true).open(path)?
+        } else {
+            fs::File::create(path)?
+        };
+        let mut file = io::BufWriter::with_capacity(1 << 16, file);
         file.write_all(self.contents.as_bytes())?;
         write_pieces(&mut file, &self.pieces, self.indent)?;
         file.into_inner().map_err(io::IntoInnerError::into_error)?;
@@ -232,7 +247,7 @@ fn stage_and_swap(
     } else {
         false
     };
-    let written = Mutex::new(Vec::new());
+    let written = Mutex::new(BTreeSet::new());
     let made_dirs = Mutex::new(BTreeSet::new());
     let locked = || EmitError::Io {
         action: "cannot write",
@@ -250,12 +265,22 @@ fn stage_and_swap(
                 made.insert(p.to_path_buf());
             }
         }
+        if f.append {
+            // Only onto a file this run has written: never through a carried-over link.
+            if !written.lock().map_err(|_| locked())?.contains(&f.path) {
+                return Err(EmitError::Serialise {
+                    kind: f.path,
+                    message: "appended to before it was started".to_string(),
+                });
+            }
+            return f.write_to(&path).map_err(io_err("cannot write", &path));
+        }
         // A carried-over file of the same name is replaced, never written through.
         if carried && path.symlink_metadata().is_ok() {
             fs::remove_file(&path).map_err(io_err("cannot replace", &path))?;
         }
         f.write_to(&path).map_err(io_err("cannot write", &path))?;
-        written.lock().map_err(|_| locked())?.push(f.path);
+        written.lock().map_err(|_| locked())?.insert(f.path);
         Ok(())
     };
     produce(&sink)?;

@@ -165,6 +165,45 @@ pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -
     })
 }
 
+/// `f(0)`, `f(1)`, … `f(n - 1)` on as many threads as the machine has cores, each thread
+/// taking the next index when it is free, so indices finish roughly in order. Stops at the
+/// first error and returns it.
+pub fn parallel_for<E: Send>(n: usize, f: impl Fn(usize) -> Result<(), E> + Sync) -> Result<(), E> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(n);
+    if threads <= 1 {
+        return (0..n).try_for_each(f);
+    }
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let work = || -> Result<(), E> {
+        while !failed.load(Ordering::Relaxed) {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= n {
+                break;
+            }
+            if let Err(e) = f(i) {
+                failed.store(true, Ordering::Relaxed);
+                return Err(e);
+            }
+        }
+        Ok(())
+    };
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
+        let mut result = Ok(());
+        for h in handles {
+            let r = h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            if result.is_ok() {
+                result = r;
+            }
+        }
+        result
+    })
+}
+
 /// A platform compiled and linted.
 #[derive(Debug)]
 pub struct Linted {

@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 
 use berrys::emit::to_yaml;
 
+#[path = "../benches/support/synthetic.rs"]
+mod synthetic;
+
 /// Every spelling YAML 1.1 resolves to a bool, null, int, float, timestamp or sexagesimal.
 const LOOKALIKES: &[&str] = &[
     "on",
@@ -210,4 +213,55 @@ fn pieces_are_written_indented_and_equal_their_joined_form() {
         let path = out.join(&f.path);
         assert_eq!(std::fs::read_to_string(path).unwrap(), f.joined().contents);
     }
+}
+
+/// A platform large enough that the rule files are written in several batches, from two
+/// threads taking services in turn: what lands on disk is what the in-memory render holds,
+/// and both rule files carry every service's groups in service order.
+#[test]
+fn streamed_rule_files_on_disk_equal_the_in_memory_render() {
+    let source = berrys::source::SourceFile::new("generated.toml", synthetic::platform(400, 3));
+    let compiled = berrys::compile(&source, berrys::Envs::One(None))
+        .expect("generated platform compiles")
+        .remove(0);
+    let files = berrys::render::render(&compiled).unwrap();
+    let rules = files
+        .iter()
+        .find(|f| f.path == "prometheus/rules.yaml")
+        .unwrap();
+    assert!(rules.contents.len() > 3 << 20, "expected several batches");
+    let names: Vec<&str> = rules
+        .contents
+        .lines()
+        .filter_map(|l| l.strip_prefix("- name: berrys-"))
+        .filter_map(|l| l.strip_suffix("-operational"))
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names.len(), 400);
+    assert_eq!(names, sorted, "groups in service order");
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    berrys::emit::write_with(&out, |sink| berrys::render::render_to(&compiled, sink)).unwrap();
+    let report = berrys::emit::check(&out, &files);
+    assert!(report.is_clean(), "{report:?}");
+}
+
+/// Appending is only for files the same run started: a file carried over from a previous
+/// render (possibly a hard link to the user's own file) is never written through.
+#[test]
+fn appending_to_a_file_not_started_in_this_run_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("notes.txt"), "mine\n").unwrap();
+    let result = berrys::emit::write_with(&out, |sink| {
+        sink(berrys::emit::OutputFile::new("notes.txt", "more\n".to_string()).appended())
+    });
+    assert!(result.is_err());
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "mine\n"
+    );
 }

@@ -10,6 +10,7 @@ pub mod kubernetes;
 pub mod prometheus;
 pub mod promql;
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use crate::Compiled;
@@ -21,12 +22,21 @@ pub type Sink<'a> = dyn Fn(OutputFile) -> Result<(), EmitError> + Sync + 'a;
 
 /// Renders one compiled environment into the files of the output directory, sorted by path.
 pub fn render(compiled: &Compiled) -> Result<Vec<OutputFile>, EmitError> {
-    let files = Mutex::new(Vec::new());
+    let files = Mutex::new((Vec::<OutputFile>::new(), HashMap::<String, usize>::new()));
     render_to(compiled, &|f| {
-        files.lock().map_err(|_| poisoned())?.push(f.joined());
+        let mut guard = files.lock().map_err(|_| poisoned())?;
+        let (files, index) = &mut *guard;
+        let f = f.joined();
+        match index.get(&f.path) {
+            Some(&i) if f.append => files[i].contents.push_str(&f.contents),
+            _ => {
+                index.insert(f.path.clone(), files.len());
+                files.push(f);
+            }
+        }
         Ok(())
     })?;
-    let mut files = files.into_inner().map_err(|_| poisoned())?;
+    let (mut files, _) = files.into_inner().map_err(|_| poisoned())?;
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
 }
@@ -38,12 +48,86 @@ fn poisoned() -> EmitError {
     }
 }
 
-/// What one service contributes to the platform-wide files.
-struct ServiceParts {
-    /// Its rule groups as YAML sequence items, for both rule files, when it has any.
-    rules: Option<String>,
-    /// Its SLOs' page alerts, for the generated promtool tests.
-    page_alerts: Vec<prometheus::Rule>,
+/// The two rule files, written as the services' rule groups arrive, in service order:
+/// a service's groups are serialised once and written to both files, never held until the
+/// end (at 10,000 services they are 85 MB).
+struct RuleStreams<'a> {
+    sink: &'a Sink<'a>,
+    rule_meta: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    state: Mutex<StreamState>,
+}
+
+#[derive(Default)]
+struct StreamState {
+    /// The next service to write, and those done before their turn.
+    next: usize,
+    waiting: BTreeMap<usize, Option<String>>,
+    /// Fragments whose turn has come, written together once they are large enough.
+    batch: Vec<String>,
+    batch_bytes: usize,
+    started: bool,
+}
+
+/// Bytes of fragments written at once: few writes, little memory.
+const BATCH_BYTES: usize = 1 << 20;
+
+impl RuleStreams<'_> {
+    /// Service `i`'s fragment; queues every fragment whose turn has come and writes them
+    /// when they are many.
+    fn add(&self, i: usize, fragment: Option<String>) -> Result<(), EmitError> {
+        let mut state = self.state.lock().map_err(|_| poisoned())?;
+        state.waiting.insert(i, fragment);
+        loop {
+            let next = state.next;
+            let Some(fragment) = state.waiting.remove(&next) else {
+                break;
+            };
+            state.next += 1;
+            if let Some(fragment) = fragment {
+                state.batch_bytes += fragment.len();
+                state.batch.push(fragment);
+            }
+        }
+        if state.batch_bytes >= BATCH_BYTES {
+            self.flush(&mut state)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&self, state: &mut StreamState) -> Result<(), EmitError> {
+        if state.batch.is_empty() {
+            return Ok(());
+        }
+        if !state.started {
+            state.started = true;
+            (self.sink)(prometheus::rule_file_header())?;
+            (self.sink)(prometheus::prometheus_rule_header(self.rule_meta.clone())?)?;
+        }
+        let shared = Arc::new(std::mem::take(&mut state.batch));
+        state.batch_bytes = 0;
+        for (path, indent) in [
+            (prometheus::RULE_FILE_PATH, 0),
+            (prometheus::PROMETHEUS_RULE_PATH, 2),
+        ] {
+            (self.sink)(
+                OutputFile::new(path, String::new())
+                    .followed_by(Arc::clone(&shared), indent)
+                    .appended(),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is left, or the files' empty form when no service had rule groups.
+    fn finish(self) -> Result<(), EmitError> {
+        let mut state = self.state.lock().map_err(|_| poisoned())?;
+        self.flush(&mut state)?;
+        if state.started {
+            return Ok(());
+        }
+        (self.sink)(prometheus::empty_rule_file()?)?;
+        (self.sink)(prometheus::empty_prometheus_rule(self.rule_meta.clone())?)
+    }
 }
 
 /// Renders one compiled environment, handing each file to `sink` as soon as it is made.
@@ -51,11 +135,22 @@ pub fn render_to(compiled: &Compiled, sink: &Sink<'_>) -> Result<(), EmitError> 
     let platform = &compiled.platform;
     let rules = prometheus::RuleRenderer::new(compiled)?;
     let dashboards = grafana::Renderer::new(compiled)?;
+    let streams = RuleStreams {
+        sink,
+        rule_meta: kubernetes::platform_meta(
+            platform,
+            &format!("{}-rules", platform.name),
+            Some(&platform.namespace),
+        ),
+        state: Mutex::new(StreamState::default()),
+    };
 
-    // Per service, in parallel: its manifests and its dashboard go straight to the sink;
-    // its rule groups come back as text, in service order, for the two rule files.
+    // Per service, on every core, taken in order: its manifests and its dashboard go
+    // straight to the sink, its rule groups to the rule files as soon as their turn comes.
     let services: Vec<&Service> = platform.services.values().collect();
-    let per_service = crate::parallel_map(&services, |service| {
+    let page_alerts = Mutex::new(Vec::new());
+    crate::parallel_for(services.len(), |i| {
+        let service = services[i];
         let docs = kubernetes::service_objects(compiled, service)?;
         sink(OutputFile::new(
             &format!("kubernetes/{}.yaml", service.name.get_ref()),
@@ -63,33 +158,22 @@ pub fn render_to(compiled: &Compiled, sink: &Sink<'_>) -> Result<(), EmitError> 
         ))?;
         sink(dashboards.service_file(service)?)?;
         let groups = rules.service_groups(service)?;
-        let page_alerts = groups
+        let pages: Vec<prometheus::Rule> = groups
             .iter()
             .flat_map(|g| &g.rules)
             .filter(|r| r.alert.as_deref() == Some(prometheus::PAGE_ALERT))
             .cloned()
             .collect();
-        Ok::<_, EmitError>(ServiceParts {
-            rules: prometheus::fragment(&groups)?,
-            page_alerts,
-        })
-    });
-    let mut page_alerts = Vec::new();
-    let mut fragments = Vec::new();
-    for p in per_service {
-        let p = p?;
-        page_alerts.extend(p.page_alerts);
-        fragments.extend(p.rules);
-    }
-    let fragments = Arc::new(fragments);
+        page_alerts.lock().map_err(|_| poisoned())?.push((i, pages));
+        streams.add(i, prometheus::fragment(&groups)?)
+    })?;
+    streams.finish()?;
+    let mut page_alerts = page_alerts.into_inner().map_err(|_| poisoned())?;
+    page_alerts.sort_by_key(|(i, _)| *i);
+    let page_alerts: Vec<prometheus::Rule> = page_alerts.into_iter().flat_map(|(_, p)| p).collect();
 
-    // The platform-wide files are independent of one another: the large ones (the two rule
-    // files, the promtool tests) are made and written on threads of their own.
-    let rule_meta = kubernetes::platform_meta(
-        platform,
-        &format!("{}-rules", platform.name),
-        Some(&platform.namespace),
-    );
+    // The promtool tests are the largest of the platform-wide files: made on a thread of
+    // their own beside the others.
     std::thread::scope(|scope| {
         let tests = scope.spawn(move || {
             sink(OutputFile::new(
@@ -97,16 +181,10 @@ pub fn render_to(compiled: &Compiled, sink: &Sink<'_>) -> Result<(), EmitError> 
                 emit::yaml_documents(&[prometheus::promtool_tests(compiled, &page_alerts)?]),
             ))
         });
-        let shared = Arc::clone(&fragments);
-        let prometheus_rule =
-            scope.spawn(move || sink(prometheus::prometheus_rule_from(shared, rule_meta)?));
-        let rest = sink(prometheus::rule_file_from(fragments)?)
-            .and_then(|()| platform_files(compiled, &services, &dashboards, sink));
-        for handle in [tests, prometheus_rule] {
-            handle
-                .join()
-                .unwrap_or_else(|e| std::panic::resume_unwind(e))?;
-        }
+        let rest = platform_files(compiled, &services, &dashboards, sink);
+        tests
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e))?;
         rest
     })
 }

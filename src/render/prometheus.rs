@@ -17,7 +17,6 @@ use crate::Compiled;
 use crate::emit::{Document, EmitError, OutputFile};
 use crate::model::{Observability, Platform, Replicas, Service};
 use crate::units::Duration;
-use std::sync::Arc;
 
 const MINUTE: u64 = 60_000;
 const HOUR: u64 = 60 * MINUTE;
@@ -757,38 +756,43 @@ pub fn fragment(groups: &[RuleGroup]) -> Result<Option<String>, EmitError> {
     crate::emit::to_yaml(&groups).map(Some)
 }
 
-/// `prometheus/rules.yaml` from the services' fragments, written piece by piece: the groups
-/// are serialised once, in parallel, and never joined into one string.
-pub fn rule_file_from(fragments: Arc<Vec<String>>) -> Result<OutputFile, EmitError> {
-    if fragments.is_empty() {
-        return Ok(OutputFile::new(
-            RULE_FILE_PATH,
-            crate::emit::yaml_documents(&[rule_file(&[])?]),
-        ));
-    }
-    Ok(OutputFile::new(RULE_FILE_PATH, "---\ngroups:\n".to_string()).followed_by(fragments, 0))
+/// The start of `prometheus/rules.yaml` when services have rule groups; their fragments
+/// follow, appended in service order.
+pub fn rule_file_header() -> OutputFile {
+    OutputFile::new(RULE_FILE_PATH, "---\ngroups:\n".to_string())
 }
 
-/// `prometheus/prometheusrule.yaml`: the PrometheusRule's header, then the same fragments
-/// indented under `spec.groups` (uniform indentation keeps block scalars intact).
-pub fn prometheus_rule_from(
-    fragments: Arc<Vec<String>>,
-    metadata: ObjectMeta,
-) -> Result<OutputFile, EmitError> {
-    let empty = crate::emit::yaml_documents(&[prometheus_rule(&[], metadata)?]);
-    if fragments.is_empty() {
-        return Ok(OutputFile::new(PROMETHEUS_RULE_PATH, empty));
-    }
+/// `prometheus/rules.yaml` of a platform without rule groups.
+pub fn empty_rule_file() -> Result<OutputFile, EmitError> {
+    Ok(OutputFile::new(
+        RULE_FILE_PATH,
+        crate::emit::yaml_documents(&[rule_file(&[])?]),
+    ))
+}
+
+/// `prometheus/prometheusrule.yaml` of a platform without rule groups.
+pub fn empty_prometheus_rule(metadata: ObjectMeta) -> Result<OutputFile, EmitError> {
+    Ok(OutputFile::new(
+        PROMETHEUS_RULE_PATH,
+        crate::emit::yaml_documents(&[prometheus_rule(&[], metadata)?]),
+    ))
+}
+
+/// The start of `prometheus/prometheusrule.yaml`: its header up to `spec.groups`; the same
+/// fragments as the rule file's follow, indented under it (uniform indentation keeps block
+/// scalars intact).
+pub fn prometheus_rule_header(metadata: ObjectMeta) -> Result<OutputFile, EmitError> {
+    let empty = empty_prometheus_rule(metadata)?.contents;
     let Some(header) = empty.strip_suffix("  groups: []\n") else {
         return Err(EmitError::Serialise {
             kind: "PrometheusRule".to_string(),
             message: "unexpected layout of an empty PrometheusRule".to_string(),
         });
     };
-    Ok(
-        OutputFile::new(PROMETHEUS_RULE_PATH, format!("{header}  groups:\n"))
-            .followed_by(fragments, 2),
-    )
+    Ok(OutputFile::new(
+        PROMETHEUS_RULE_PATH,
+        format!("{header}  groups:\n"),
+    ))
 }
 
 pub const RULE_FILE_PATH: &str = "prometheus/rules.yaml";
