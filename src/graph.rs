@@ -27,6 +27,9 @@ pub struct Graph {
     pub graph: DiGraph<usize, (EdgeKind, std::ops::Range<usize>)>,
     /// Deploy wave of each service (0: depends on nothing).
     pub waves: BTreeMap<String, u32>,
+    /// The same waves by service index (the position in `services`, which is also the
+    /// platform's service order), for passes over every service.
+    pub wave_by_index: Vec<u32>,
 }
 
 impl Graph {
@@ -128,10 +131,12 @@ pub fn build(platform: &Platform) -> Result<Graph, Vec<Diagnostic>> {
             .max()
             .unwrap_or(0);
     }
+    let wave_by_index = waves.clone();
     let waves = services.iter().cloned().zip(waves).collect();
     Ok(Graph {
         services,
         graph,
         waves,
+        wave_by_index,
     })
 }

@@ -55,23 +55,6 @@ fn check(c: &Compiled) -> Vec<Finding> {
         })
         .collect();
 
-    // Transitive hard dependencies of every service as bit sets, built once in deploy-wave
-    // order (dependencies first): linear in services × words, no closure per service.
-    let words = names.len().div_ceil(64);
-    let mut order: Vec<usize> = (0..names.len()).collect();
-    order.sort_by_key(|&i| c.graph.wave(names[i]));
-    let mut reach = vec![vec![0u64; words]; names.len()];
-    for &i in &order {
-        let mut set = vec![0u64; words];
-        for &d in &hard[i] {
-            set[d / 64] |= 1 << (d % 64);
-            for (w, bits) in set.iter_mut().zip(&reach[d]) {
-                *w |= bits;
-            }
-        }
-        reach[i] = set;
-    }
-
     let availability: Vec<Option<f64>> = p
         .services
         .values()
@@ -82,12 +65,31 @@ fn check(c: &Compiled) -> Vec<Finding> {
                 .map(|a| *a.get_ref())
         })
         .collect();
+
+    // The transitive hard dependencies of every service that have an availability SLO, as
+    // sorted index lists, built once in deploy-wave order (dependencies first) by merging
+    // the direct dependencies' lists: work in proportion to the lists themselves, no
+    // closure per service and no set as wide as the platform.
+    let mut order: Vec<usize> = (0..names.len()).collect();
+    order.sort_by_key(|&i| c.graph.wave_by_index.get(i).copied().unwrap_or(0));
+    let mut reach: Vec<Vec<usize>> = vec![Vec::new(); names.len()];
+    for &i in &order {
+        let mut set: Vec<usize> = Vec::new();
+        for &d in &hard[i] {
+            if availability[d].is_some() {
+                set.push(d);
+            }
+            set.extend_from_slice(&reach[d]);
+        }
+        set.sort_unstable();
+        set.dedup();
+        reach[i] = set;
+    }
+
     let mut out = Vec::new();
     for (i, svc) in p.services.values().enumerate() {
         let Some(own) = availability[i] else { continue };
-        let deps: Vec<usize> = members(&reach[i])
-            .filter(|&d| availability[d].is_some())
-            .collect();
+        let deps = &reach[i];
         let product: f64 = deps
             .iter()
             .filter_map(|&d| availability[d])
@@ -125,7 +127,7 @@ fn check(c: &Compiled) -> Vec<Finding> {
                     percent(product)
                 )
             });
-        for d in deps {
+        for &d in deps {
             let Some(span) = availability_span(&p.services[names[d]]) else {
                 continue;
             };
@@ -152,20 +154,6 @@ fn availability_span(svc: &crate::model::Service) -> Option<std::ops::Range<usiz
         .as_ref()
         .and_then(|s| s.availability.as_ref())
         .map(|a| a.span())
-}
-
-/// The indices of the set bits, in order.
-fn members(set: &[u64]) -> impl Iterator<Item = usize> + '_ {
-    set.iter().enumerate().flat_map(|(w, &bits)| {
-        let mut bits = bits;
-        std::iter::from_fn(move || {
-            (bits != 0).then(|| {
-                let b = bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                w * 64 + b
-            })
-        })
-    })
 }
 
 /// The shortest chain of hard dependencies from `from` to every service it reaches.
