@@ -6,8 +6,8 @@ use berrys::commands::{self, DiagnosticFormat, GraphFormat, Output};
 use berrys::diagnostic::Severity;
 use clap::{Parser, Subcommand, ValueEnum};
 
-// Rendering allocates many small values on every core; glibc malloc spends a third of the
-// run in its own bookkeeping there (docs/performance.md).
+// Rendering allocates many small values on every core, where glibc malloc took a fifth of
+// the run (docs/performance.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
