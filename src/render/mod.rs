@@ -55,6 +55,8 @@ struct RuleStreams<'a> {
     sink: &'a Sink<'a>,
     rule_meta: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     state: Mutex<StreamState>,
+    /// Held while a batch is written; whether the files have been started.
+    writer: Mutex<bool>,
 }
 
 #[derive(Default)]
@@ -65,7 +67,6 @@ struct StreamState {
     /// Fragments whose turn has come, written together once they are large enough.
     batch: Vec<String>,
     batch_bytes: usize,
-    started: bool,
 }
 
 /// Bytes of fragments written at once: few writes, little memory.
@@ -73,7 +74,9 @@ const BATCH_BYTES: usize = 1 << 20;
 
 impl RuleStreams<'_> {
     /// Service `i`'s fragment; queues every fragment whose turn has come and writes them
-    /// when they are many.
+    /// when they are many. The writing happens outside the queue's lock (other services'
+    /// fragments keep arriving meanwhile) but inside the writer's, taken before the queue's
+    /// is released, so batches land in order.
     fn add(&self, i: usize, fragment: Option<String>) -> Result<(), EmitError> {
         let mut state = self.state.lock().map_err(|_| poisoned())?;
         state.waiting.insert(i, fragment);
@@ -88,23 +91,26 @@ impl RuleStreams<'_> {
                 state.batch.push(fragment);
             }
         }
-        if state.batch_bytes >= BATCH_BYTES {
-            self.flush(&mut state)?;
-        }
-        Ok(())
-    }
-
-    fn flush(&self, state: &mut StreamState) -> Result<(), EmitError> {
-        if state.batch.is_empty() {
+        if state.batch_bytes < BATCH_BYTES {
             return Ok(());
         }
-        if !state.started {
-            state.started = true;
+        let batch = std::mem::take(&mut state.batch);
+        state.batch_bytes = 0;
+        let mut started = self.writer.lock().map_err(|_| poisoned())?;
+        drop(state);
+        self.write(&mut started, batch)
+    }
+
+    fn write(&self, started: &mut bool, batch: Vec<String>) -> Result<(), EmitError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        if !*started {
+            *started = true;
             (self.sink)(prometheus::rule_file_header())?;
             (self.sink)(prometheus::prometheus_rule_header(self.rule_meta.clone())?)?;
         }
-        let shared = Arc::new(std::mem::take(&mut state.batch));
-        state.batch_bytes = 0;
+        let shared = Arc::new(batch);
         for (path, indent) in [
             (prometheus::RULE_FILE_PATH, 0),
             (prometheus::PROMETHEUS_RULE_PATH, 2),
@@ -119,10 +125,11 @@ impl RuleStreams<'_> {
     }
 
     /// Writes what is left, or the files' empty form when no service had rule groups.
-    fn finish(self) -> Result<(), EmitError> {
-        let mut state = self.state.lock().map_err(|_| poisoned())?;
-        self.flush(&mut state)?;
-        if state.started {
+    fn finish(&self) -> Result<(), EmitError> {
+        let batch = std::mem::take(&mut self.state.lock().map_err(|_| poisoned())?.batch);
+        let mut started = self.writer.lock().map_err(|_| poisoned())?;
+        self.write(&mut started, batch)?;
+        if *started {
             return Ok(());
         }
         (self.sink)(prometheus::empty_rule_file()?)?;
@@ -143,6 +150,7 @@ pub fn render_to(compiled: &Compiled, sink: &Sink<'_>) -> Result<(), EmitError> 
             Some(&platform.namespace),
         ),
         state: Mutex::new(StreamState::default()),
+        writer: Mutex::new(false),
     };
 
     // Per service, on every core, taken in order: its manifests and its dashboard go
