@@ -5,6 +5,7 @@
 //! strict undefined and JSON auto-escaping); berrys supplies the data — queries built from
 //! typed PromQL pieces, the configured numbers for threshold lines — and, after rendering,
 //! parses the result, assigns panel ids and grid positions, and prints it canonically.
+//! Service dashboards run the template once per shape, not once per service ([`Renderer`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::{Div, Sub};
