@@ -119,11 +119,11 @@ impl OutputFile {
     /// The same file with its pieces joined into `contents`.
     pub fn joined(mut self) -> Self {
         let pieces = std::mem::take(&mut self.pieces);
-        let mut contents = std::mem::take(&mut self.contents).into_bytes();
-        // Writing into a Vec cannot fail.
-        let _ = write_pieces(&mut contents, &pieces, self.indent);
-        // Only whole lines of UTF-8 text and ASCII spaces were appended.
-        self.contents = String::from_utf8(contents).unwrap_or_default();
+        let contents = &mut self.contents;
+        let _ = each_chunk(&pieces, self.indent, |chunk| {
+            contents.push_str(chunk);
+            Ok::<(), std::convert::Infallible>(())
+        });
         self
     }
 
@@ -138,25 +138,31 @@ impl OutputFile {
         };
         let mut file = io::BufWriter::with_capacity(1 << 16, file);
         file.write_all(self.contents.as_bytes())?;
-        write_pieces(&mut file, &self.pieces, self.indent)?;
+        each_chunk(&self.pieces, self.indent, |chunk| {
+            file.write_all(chunk.as_bytes())
+        })?;
         file.into_inner().map_err(io::IntoInnerError::into_error)?;
         Ok(())
     }
 }
 
-fn write_pieces(out: &mut impl Write, pieces: &[String], indent: usize) -> io::Result<()> {
-    const SPACES: &[u8] = b"                ";
-    let indent = &SPACES[..indent.min(SPACES.len())];
+/// The pieces' text in order, each non-empty line preceded by `indent` spaces.
+fn each_chunk<E>(
+    pieces: &[String],
+    indent: usize,
+    mut f: impl FnMut(&str) -> Result<(), E>,
+) -> Result<(), E> {
+    let spaces = " ".repeat(indent);
     for p in pieces {
-        if indent.is_empty() {
-            out.write_all(p.as_bytes())?;
+        if indent == 0 {
+            f(p)?;
             continue;
         }
         for line in p.split_inclusive('\n') {
             if line != "\n" {
-                out.write_all(indent)?;
+                f(&spaces)?;
             }
-            out.write_all(line.as_bytes())?;
+            f(line)?;
         }
     }
     Ok(())
