@@ -352,7 +352,7 @@ pub fn graph(opts: &GraphOptions, out: &mut dyn Write, err: &mut dyn Write) -> i
 
 fn graph_dot(c: &Compiled) -> String {
     let mut s = format!("digraph \"{}\" {{\n  rankdir=LR;\n", c.platform.name);
-    for (name, wave) in &c.graph.waves {
+    for (name, wave) in c.graph.waves() {
         s.push_str(&format!("  \"{name}\" [label=\"{name}\\nwave {wave}\"];\n"));
     }
     for (from, to, kind) in c.graph.edges() {
@@ -368,7 +368,7 @@ fn graph_dot(c: &Compiled) -> String {
 
 fn graph_mermaid(c: &Compiled) -> String {
     let mut s = "flowchart LR\n".to_string();
-    for (name, wave) in &c.graph.waves {
+    for (name, wave) in c.graph.waves() {
         s.push_str(&format!("  {name}[\"{name} (wave {wave})\"]\n"));
     }
     for (from, to, kind) in c.graph.edges() {
@@ -393,19 +393,13 @@ fn graph_json(c: &Compiled) -> String {
         wave: u32,
         services: Vec<&'a str>,
     }
-    let max_wave = c.graph.waves.values().copied().max().unwrap_or(0);
-    let waves: Vec<Wave> = (0..=max_wave)
-        .map(|w| Wave {
-            wave: w,
-            services: c
-                .graph
-                .waves
-                .iter()
-                .filter(|(_, v)| **v == w)
-                .map(|(k, _)| k.as_str())
-                .collect(),
-        })
-        .filter(|w| !w.services.is_empty())
+    let mut by_wave: std::collections::BTreeMap<u32, Vec<&str>> = Default::default();
+    for (name, wave) in c.graph.waves() {
+        by_wave.entry(wave).or_default().push(name);
+    }
+    let waves: Vec<Wave> = by_wave
+        .into_iter()
+        .map(|(wave, services)| Wave { wave, services })
         .collect();
     let edges: Vec<Edge> = c
         .graph

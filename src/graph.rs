@@ -4,8 +4,6 @@
 //! reported once with its whole path and the place of each edge (BR001). Deploy waves follow:
 //! a service's wave is one more than the highest wave of its hard dependencies.
 
-use std::collections::BTreeMap;
-
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::Serialize;
@@ -25,10 +23,8 @@ pub struct Graph {
     /// Services in name order; node `i` of `graph` is `services[i]`.
     pub services: Vec<String>,
     pub graph: DiGraph<usize, (EdgeKind, std::ops::Range<usize>)>,
-    /// Deploy wave of each service (0: depends on nothing).
-    pub waves: BTreeMap<String, u32>,
-    /// The same waves by service index (the position in `services`, which is also the
-    /// platform's service order), for passes over every service.
+    /// Deploy wave of each service (0: depends on nothing), by index in `services` (which
+    /// is also the platform's service order).
     pub wave_by_index: Vec<u32>,
 }
 
@@ -56,7 +52,18 @@ impl Graph {
     }
 
     pub fn wave(&self, name: &str) -> u32 {
-        self.waves.get(name).copied().unwrap_or(0)
+        self.index(name)
+            .and_then(|ix| self.wave_by_index.get(ix.index()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Every service with its deploy wave, by name.
+    pub fn waves(&self) -> impl Iterator<Item = (&str, u32)> {
+        self.services
+            .iter()
+            .map(String::as_str)
+            .zip(self.wave_by_index.iter().copied())
     }
 
     /// Edges as (from, to, kind), sorted.
@@ -131,12 +138,9 @@ pub fn build(platform: &Platform) -> Result<Graph, Vec<Diagnostic>> {
             .max()
             .unwrap_or(0);
     }
-    let wave_by_index = waves.clone();
-    let waves = services.iter().cloned().zip(waves).collect();
     Ok(Graph {
         services,
         graph,
-        waves,
-        wave_by_index,
+        wave_by_index: waves,
     })
 }
