@@ -3,8 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use berrys::emit::to_yaml;
+use berrys::emit::{shapes, to_yaml};
+use berrys::render::{kubernetes, prometheus};
 
+mod common;
 #[path = "../benches/support/synthetic.rs"]
 mod synthetic;
 
@@ -263,5 +265,39 @@ fn appending_to_a_file_not_started_in_this_run_is_an_error() {
     assert_eq!(
         std::fs::read_to_string(out.join("notes.txt")).unwrap(),
         "mine\n"
+    );
+}
+
+/// Per-service documents are laid out once per shape (`emit::shapes`): every manifest and
+/// rule fragment of every platform we have, and of a generated one with many shapes, must
+/// be the bytes serde-saphyr writes for it directly.
+#[test]
+fn recurring_documents_equal_their_direct_serialisation() {
+    let mut platforms = common::all_compiled();
+    let generated = berrys::source::SourceFile::new("generated.toml", synthetic::platform(300, 7));
+    for c in berrys::compile(&generated, berrys::Envs::All).expect("generated platform compiles") {
+        platforms.push((format!("generated --env {}", c.platform.env), c));
+    }
+    let mut compared = 0;
+    for (name, c) in &platforms {
+        let rules = prometheus::RuleRenderer::new(c).unwrap();
+        for service in c.platform.services.values() {
+            let svc = service.name.get_ref();
+            let fast = kubernetes::service_objects(c, service).unwrap();
+            let slow = shapes::bypassed(|| kubernetes::service_objects(c, service).unwrap());
+            assert_eq!(fast, slow, "{name}: manifests of {svc}");
+            let groups = rules.service_groups(service).unwrap();
+            let fast = prometheus::fragment(&groups).unwrap();
+            let slow = shapes::bypassed(|| prometheus::fragment(&groups).unwrap());
+            assert_eq!(fast, slow, "{name}: rule groups of {svc}");
+            compared += 1;
+        }
+    }
+    assert!(compared > 900, "only {compared} services compared");
+    // The skeletons did the work: far fewer of them than documents (~10 per service).
+    let kept = shapes::kept_skeletons();
+    assert!(
+        kept > 10 && kept < compared,
+        "{kept} skeletons for {compared} services"
     );
 }

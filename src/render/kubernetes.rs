@@ -651,17 +651,17 @@ pub fn service_objects(compiled: &Compiled, service: &Service) -> Result<Vec<Doc
     let data = config_data(platform, service);
     let checksum = config_checksum(&data);
     let mut docs = vec![
-        Document::new(&ServiceAccount {
+        Document::recurring(&ServiceAccount {
             metadata: meta(compiled, service, svc.clone()),
             automount_service_account_token: Some(false),
             ..Default::default()
         })?,
-        Document::new(&ConfigMap {
+        Document::recurring(&ConfigMap {
             metadata: meta(compiled, service, format!("{svc}-config")),
             data: Some(data),
             ..Default::default()
         })?,
-        Document::new(&KubeService {
+        Document::recurring(&KubeService {
             metadata: meta(compiled, service, svc.clone()),
             spec: Some(ServiceSpec {
                 type_: Some("ClusterIP".to_string()),
@@ -677,19 +677,19 @@ pub fn service_objects(compiled: &Compiled, service: &Service) -> Result<Vec<Doc
             }),
             ..Default::default()
         })?,
-        Document::new(&deployment(compiled, service, checksum))?,
+        Document::recurring(&deployment(compiled, service, checksum))?,
     ];
     if let Some(h) = hpa(compiled, service) {
-        docs.push(Document::new(&h)?);
+        docs.push(Document::recurring(&h)?);
     }
     if let Some(p) = pdb(compiled, service) {
-        docs.push(Document::new(&p)?);
+        docs.push(Document::recurring(&p)?);
     }
-    docs.push(Document::new(&network_policy(compiled, service))?);
+    docs.push(Document::recurring(&network_policy(compiled, service))?);
     if let Some(i) = ingress(compiled, service) {
-        docs.push(Document::new(&i)?);
+        docs.push(Document::recurring(&i)?);
     }
-    docs.push(Document::new(&ServiceMonitor {
+    docs.push(Document::recurring(&ServiceMonitor {
         api_version: "monitoring.coreos.com/v1",
         kind: "ServiceMonitor",
         metadata: meta(compiled, service, svc.clone()),

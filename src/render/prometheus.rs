@@ -825,7 +825,7 @@ pub fn fragment(groups: &[RuleGroup]) -> Result<Option<String>, EmitError> {
     if groups.is_empty() {
         return Ok(None);
     }
-    crate::emit::to_yaml(&groups).map(Some)
+    crate::emit::to_yaml_recurring(&groups).map(Some)
 }
 
 /// The start of `prometheus/rules.yaml` when services have rule groups; their fragments

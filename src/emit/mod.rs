@@ -1,7 +1,8 @@
 //! Phase 7: bytes on disk.
 //!
 //! YAML goes through serde-saphyr, which quotes every string YAML 1.1 would read as
-//! something else (`on`, `no`, `0777`, `1e3`, `2024-01-01`, …). The output directory is
+//! something else (`on`, `no`, `0777`, `1e3`, `2024-01-01`, …); [`shapes`] has it lay out
+//! each distinct document shape once. The output directory is
 //! staged next to its final place and swapped in only when complete, so a failed run leaves
 //! the previous output untouched. The `.berrys-manifest` lists what berrys wrote; the next
 //! render replaces exactly those files and leaves every other file where it is.
@@ -13,6 +14,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
+
+pub mod shapes;
 
 pub const MANIFEST: &str = ".berrys-manifest";
 const MANIFEST_HEADER: &str = "# Files written by berrys. The next `berrys render` replaces exactly these;\n# other files in this directory are left alone.\n";
@@ -47,22 +50,32 @@ impl Document {
     pub fn new<T: Serialize>(value: &T) -> Result<Document, EmitError> {
         to_yaml(value).map(Document)
     }
+
+    /// A document of a kind every service has: laid out once per shape ([`shapes`]).
+    pub fn recurring<T: Serialize>(value: &T) -> Result<Document, EmitError> {
+        to_yaml_recurring(value).map(Document)
+    }
 }
 
 pub fn to_yaml<T: Serialize>(value: &T) -> Result<String, EmitError> {
-    let mut options = serde_saphyr::SerializerOptions::default();
-    // Long single-line strings (PromQL, descriptions) stay on one line instead of being
-    // folded at 80 columns: folding is lossless but makes queries hard to read and diff.
-    // Multi-line strings still use literal blocks.
-    options.folded_wrap_chars = usize::MAX;
-    serde_saphyr::to_string_with_options(value, options).map_err(|e| EmitError::Serialise {
+    shapes::direct(value).map_err(|e| serialise_error::<T>(&e))
+}
+
+/// [`to_yaml`] for documents that recur with the same shape (one per service): the same
+/// bytes, the layout made once per shape. One-off documents cost more this way.
+pub fn to_yaml_recurring<T: Serialize>(value: &T) -> Result<String, EmitError> {
+    shapes::to_string(value).map_err(|e| serialise_error::<T>(&e))
+}
+
+fn serialise_error<T>(e: &shapes::SerializeError) -> EmitError {
+    EmitError::Serialise {
         kind: std::any::type_name::<T>()
             .rsplit("::")
             .next()
             .unwrap_or("value")
             .to_string(),
         message: e.to_string(),
-    })
+    }
 }
 
 /// A multi-document YAML file: every document starts with `---`.
@@ -245,14 +258,12 @@ fn stage_and_swap(
     }
     fs::create_dir_all(stage).map_err(io_err("cannot create", stage))?;
 
-    let carried = if dir.is_dir() {
+    let mut carried = BTreeSet::new();
+    if dir.is_dir() {
         let ours = previous_manifest(dir);
         let ours: BTreeSet<PathBuf> = ours.iter().map(PathBuf::from).collect();
-        carry_over(dir, stage, Path::new(""), &ours)?;
-        true
-    } else {
-        false
-    };
+        carry_over(dir, stage, Path::new(""), &ours, &mut carried)?;
+    }
     let written = Mutex::new(BTreeSet::new());
     let made_dirs = Mutex::new(BTreeSet::new());
     let locked = || EmitError::Io {
@@ -282,7 +293,7 @@ fn stage_and_swap(
             return f.write_to(&path).map_err(io_err("cannot write", &path));
         }
         // A carried-over file of the same name is replaced, never written through.
-        if carried && path.symlink_metadata().is_ok() {
+        if carried.contains(Path::new(&f.path)) {
             fs::remove_file(&path).map_err(io_err("cannot replace", &path))?;
         }
         f.write_to(&path).map_err(io_err("cannot write", &path))?;
@@ -325,35 +336,38 @@ fn remove_tree(dir: &Path) -> Result<(), EmitError> {
     fs::remove_dir_all(dir).map_err(io_err("cannot remove", dir))
 }
 
-/// Hard-links (or copies) every entry of `from` that berrys did not write into `to`.
+/// Hard-links (or copies) every entry of `from` that berrys did not write into `to`, and
+/// records the files it carried.
 fn carry_over(
     from_root: &Path,
     to_root: &Path,
     rel: &Path,
     ours: &BTreeSet<PathBuf>,
+    carried: &mut BTreeSet<PathBuf>,
 ) -> Result<(), EmitError> {
     let from = from_root.join(rel);
     let entries = fs::read_dir(&from).map_err(io_err("cannot read", &from))?;
     for entry in entries {
         let entry = entry.map_err(io_err("cannot read", &from))?;
         let rel_path = rel.join(entry.file_name());
-        let meta = entry
-            .path()
-            .symlink_metadata()
+        // The directory entry's own type (no stat of each of thousands of files); a
+        // symbolic link is carried as a link, never followed.
+        let kind = entry
+            .file_type()
             .map_err(io_err("cannot read", &entry.path()))?;
         let target = to_root.join(&rel_path);
-        if meta.is_dir() {
+        if kind.is_dir() {
             fs::create_dir_all(&target).map_err(io_err("cannot create", &target))?;
-            carry_over(from_root, to_root, &rel_path, ours)?;
+            carry_over(from_root, to_root, &rel_path, ours, carried)?;
             // Directories that held only berrys' files disappear with them.
             if fs::read_dir(&target).is_ok_and(|mut d| d.next().is_none()) {
                 let _ = fs::remove_dir(&target);
             }
-        } else if !ours.contains(&rel_path)
-            && rel_path != Path::new(MANIFEST)
-            && fs::hard_link(entry.path(), &target).is_err()
-        {
-            fs::copy(entry.path(), &target).map_err(io_err("cannot copy", &entry.path()))?;
+        } else if !ours.contains(&rel_path) && rel_path != Path::new(MANIFEST) {
+            if fs::hard_link(entry.path(), &target).is_err() {
+                fs::copy(entry.path(), &target).map_err(io_err("cannot copy", &entry.path()))?;
+            }
+            carried.insert(rel_path);
         }
     }
     Ok(())

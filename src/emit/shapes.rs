@@ -1,0 +1,1004 @@
+//! YAML by shape: serde-saphyr lays out each distinct document shape once.
+//!
+//! The documents of a platform differ from their neighbours mostly in their scalars: every
+//! service's ServiceAccount, Deployment or rule group has the same keys in the same nesting
+//! with other names, images and numbers. serde-saphyr's cost is per node (every key and
+//! every scalar is checked for the quoting YAML 1.1 needs), so laying out the same shape
+//! thousands of times is most of what rendering a large platform costs.
+//!
+//! A document is first walked by a small serde serializer ([`Walk`]) that records its
+//! *shape* (nesting, struct field names, list lengths, booleans, floats, nulls and any
+//! multi-line string, which becomes a block scalar) and, for every other scalar (strings,
+//! integers and map keys), the exact text serde-saphyr writes for it. That text comes from
+//! serde-saphyr itself: each distinct string is serialised alone, as a one-item list or a
+//! one-entry map, and the result cached per thread. The first document of a shape is
+//! serialised by serde-saphyr with a marker (U+E000 index U+E001) in place of each such
+//! scalar ([`Replay`]); that text is kept as the shape's [`Skeleton`], and every document
+//! of the shape is its skeleton with the scalars' texts written into the markers' places.
+//!
+//! Every byte therefore still comes from serde-saphyr. This is exact because serde-saphyr
+//! writes a single-line string's text the same way wherever it stands in block style (a
+//! map value or a list item: plain when that is safe, else double-quoted) and a simple key
+//! the same way in every map; anything whose layout depends on its content (a multi-line
+//! string, a key too long for the simple form) is part of the shape instead. Values this
+//! walk does not model (enum variants with data, byte strings, serde-saphyr's own wrapper
+//! types, text containing the marker characters) are serialised directly, as are documents
+//! whose skeleton does not read back as expected. Tests compare the two paths on every
+//! document of the reference and of generated platforms, and on random values.
+
+use std::cell::{Cell, RefCell};
+use std::fmt::{self, Write as _};
+use std::rc::Rc;
+
+use serde::Serialize;
+use serde::ser::{self, Impossible, SerializeMap as _, SerializeSeq as _};
+
+pub use serde_saphyr::SerializeError;
+
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+const OPEN: char = '\u{E000}';
+const CLOSE: char = '\u{E001}';
+/// Distinct shapes kept per thread; further shapes are serialised directly.
+const MAX_SHAPES: usize = 4096;
+/// Strings up to this length have their YAML text cached; longer ones (queries,
+/// descriptions) rarely repeat and are serialised alone each time.
+const MAX_CACHED_LEN: usize = 96;
+const MAX_CACHED_FORMS: usize = 1 << 16;
+
+/// The options of every YAML document berrys writes.
+pub fn options() -> serde_saphyr::SerializerOptions {
+    let mut options = serde_saphyr::SerializerOptions::default();
+    // Long single-line strings (PromQL, descriptions) stay on one line instead of being
+    // folded at 80 columns: folding is lossless but makes queries hard to read and diff.
+    // Multi-line strings still use literal blocks.
+    options.folded_wrap_chars = usize::MAX;
+    options
+}
+
+/// `value` serialised by serde-saphyr directly, node by node.
+pub fn direct<T: Serialize>(value: &T) -> Result<String, SerializeError> {
+    serde_saphyr::to_string_with_options(value, options())
+}
+
+/// `value` serialised as [`direct`] would, through the skeleton of its shape.
+pub fn to_string<T: Serialize>(value: &T) -> Result<String, SerializeError> {
+    CACHE.with(|cache| {
+        let Ok(mut cache) = cache.try_borrow_mut() else {
+            return direct(value);
+        };
+        if cache.bypass {
+            return direct(value);
+        }
+        let Cache { shapes, forms, .. } = &mut *cache;
+        let mut walk = Walk::new(forms, false);
+        if value.serialize(&mut walk).is_err() {
+            return direct(value);
+        }
+        let Walk {
+            shape,
+            texts,
+            ends,
+            holes,
+            ..
+        } = walk;
+        let skeleton = match shapes.get(shape.as_slice()) {
+            Some(known) => known.clone(),
+            None => {
+                let made = skeleton(value, forms, holes).map(Rc::new);
+                if shapes.len() < MAX_SHAPES {
+                    shapes.insert(shape, made.clone());
+                }
+                made
+            }
+        };
+        match skeleton {
+            Some(skeleton) => match skeleton.fill(&texts, &ends) {
+                Some(text) => Ok(text),
+                None => direct(value),
+            },
+            None => direct(value),
+        }
+    })
+}
+
+thread_local! {
+    static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
+}
+
+/// Runs `f` with every [`to_string`] of this thread serialising directly: tests compare
+/// both paths on whole renders with it.
+#[doc(hidden)]
+pub fn bypassed<R>(f: impl FnOnce() -> R) -> R {
+    let set = |on| CACHE.with(|c| c.borrow_mut().bypass = on);
+    set(true);
+    let result = f();
+    set(false);
+    result
+}
+
+/// Skeletons this thread keeps (shapes seen and usable).
+#[doc(hidden)]
+pub fn kept_skeletons() -> usize {
+    CACHE.with(|c| c.borrow().shapes.values().filter(|s| s.is_some()).count())
+}
+
+#[derive(Default)]
+struct Cache {
+    bypass: bool,
+    /// Skeleton by shape; `None` for a shape whose skeleton could not be used.
+    shapes: HashMap<Vec<u8>, Option<Rc<Skeleton>>>,
+    forms: Forms,
+}
+
+/// How serde-saphyr writes a scalar that is not part of the shape.
+#[derive(Clone)]
+enum Form {
+    /// As it is (plain).
+    Same,
+    /// As this text (quoted).
+    Other(Box<str>),
+    /// As this block scalar, written for a key in the first column: its lines are indented
+    /// by the column of the key it stands under.
+    Block(Box<str>),
+    /// Its layout depends on it: part of the shape.
+    Shape,
+}
+
+#[derive(Default)]
+struct Forms {
+    values: HashMap<Box<str>, Form>,
+    keys: HashMap<Box<str>, Form>,
+}
+
+impl Forms {
+    fn value(&mut self, s: &str) -> Form {
+        if s.contains('\n') {
+            return Form::Shape;
+        }
+        cached(&mut self.values, s, |s| {
+            let text = direct(&[s]).ok()?;
+            text.strip_prefix("- ")?
+                .strip_suffix('\n')
+                .map(str::to_string)
+        })
+    }
+
+    /// A multi-line string as a map value: a literal block scalar, whose header and lines
+    /// are serde-saphyr's for a key in the first column.
+    fn block(&mut self, s: &str) -> Form {
+        cached(&mut self.values, s, |s| {
+            let text = direct(&std::collections::BTreeMap::from([("k", s)])).ok()?;
+            text.strip_prefix("k: ")?
+                .strip_suffix('\n')
+                .map(str::to_string)
+        })
+    }
+
+    fn key(&mut self, s: &str) -> Form {
+        if s.contains('\n') {
+            return Form::Shape;
+        }
+        cached(&mut self.keys, s, |s| {
+            let text = direct(&std::collections::BTreeMap::from([(s, 0u8)])).ok()?;
+            let form = text.strip_suffix(": 0\n")?;
+            (!form.starts_with("? ")).then(|| form.to_string())
+        })
+    }
+}
+
+/// The form of `s`, from `make` (serde-saphyr's text for it, or `None` when its layout is
+/// not a single simple scalar), cached when `s` is short.
+fn cached(
+    cache: &mut HashMap<Box<str>, Form>,
+    s: &str,
+    make: impl FnOnce(&str) -> Option<String>,
+) -> Form {
+    if let Some(form) = cache.get(s) {
+        return form.clone();
+    }
+    let form = match make(s) {
+        // Literal blocks only; a folded one would be rewrapped for its column.
+        Some(text) if text.contains('\n') && text.starts_with('|') => Form::Block(text.into()),
+        Some(text) if text.contains('\n') => Form::Shape,
+        Some(text) if text == s => Form::Same,
+        Some(text) => Form::Other(text.into_boxed_str()),
+        None => Form::Shape,
+    };
+    if s.len() <= MAX_CACHED_LEN {
+        if cache.len() >= MAX_CACHED_FORMS {
+            cache.clear();
+        }
+        cache.insert(s.into(), form.clone());
+    }
+    form
+}
+
+/// The skeleton of `value`'s shape: serde-saphyr's text of it with markers for its `holes`
+/// scalars, or `None` when the markers do not read back one by one in place.
+fn skeleton<T: Serialize>(value: &T, forms: &mut Forms, holes: usize) -> Option<Skeleton> {
+    let mut walk = Walk::new(forms, true);
+    value.serialize(&mut walk).ok()?;
+    let replay = Replay {
+        events: &walk.events,
+        next: Cell::new(0),
+        holes: Cell::new(0),
+    };
+    let text = direct(&Node(&replay)).ok()?;
+    if replay.next.get() != walk.events.len() || replay.holes.get() != holes {
+        return None;
+    }
+    Skeleton::parse(text, holes)
+}
+
+/// serde-saphyr's text of one shape, and where each scalar's text goes.
+#[derive(Debug)]
+struct Skeleton {
+    text: String,
+    holes: Vec<Hole>,
+}
+
+/// Where a scalar's text goes in a skeleton.
+#[derive(Debug)]
+struct Hole {
+    /// The marker's byte range.
+    start: usize,
+    end: usize,
+    /// The column of the key on the marker's line (a block scalar's lines are indented
+    /// past it); `None` when the marker is not a map value after a simple key.
+    key_column: Option<usize>,
+}
+
+impl Skeleton {
+    fn parse(text: String, expected: usize) -> Option<Skeleton> {
+        let mut holes = Vec::with_capacity(expected);
+        let mut rest = 0;
+        while let Some(found) = text[rest..].find(OPEN) {
+            let start = rest + found;
+            let digits_from = start + OPEN.len_utf8();
+            let close = digits_from + text[digits_from..].find(CLOSE)?;
+            let index: usize = text[digits_from..close].parse().ok()?;
+            let end = close + CLOSE.len_utf8();
+            // A marker must stand alone where a plain scalar does: after a space or a line
+            // start, before a line end or a key's colon. Anything else (quotes around it)
+            // means serde-saphyr did not write it as it is.
+            let before = text[..start].chars().next_back();
+            let after = text[end..].chars().next();
+            if index != holes.len()
+                || !matches!(before, None | Some(' ' | '\n'))
+                || !matches!(after, None | Some('\n' | ':'))
+            {
+                return None;
+            }
+            holes.push(Hole {
+                start,
+                end,
+                key_column: key_column(&text[..start]),
+            });
+            rest = end;
+        }
+        (holes.len() == expected).then_some(Skeleton { text, holes })
+    }
+
+    /// The document whose scalars' texts are `texts`, the i-th ending at `ends[i]`; `None`
+    /// when a block scalar falls where no key stands before it.
+    fn fill(&self, texts: &str, ends: &[(usize, bool)]) -> Option<String> {
+        let mut out = String::with_capacity(self.text.len() + texts.len() + texts.len() / 4);
+        let mut at = 0;
+        let mut from = 0;
+        for (hole, &(to, block)) in self.holes.iter().zip(ends) {
+            out.push_str(&self.text[at..hole.start]);
+            let text = &texts[from..to];
+            if block {
+                indent_block(&mut out, text, hole.key_column?);
+            } else {
+                out.push_str(text);
+            }
+            from = to;
+            at = hole.end;
+        }
+        out.push_str(&self.text[at..]);
+        Some(out)
+    }
+}
+
+/// The column of the key of a map value whose line, up to the value, is `before`'s last
+/// line: the indentation and the dashes of the lists the map starts in, when a simple key
+/// and `: ` follow them.
+fn key_column(before: &str) -> Option<usize> {
+    let line = &before[before.rfind('\n').map_or(0, |i| i + 1)..];
+    let bytes = line.as_bytes();
+    let mut column = 0;
+    loop {
+        match bytes[column..] {
+            [b' ', ..] => column += 1,
+            [b'-', b' ', ..] => column += 2,
+            _ => break,
+        }
+    }
+    let key = &line[column..];
+    (key.ends_with(": ") && !key.starts_with([':', '?'])).then_some(column)
+}
+
+/// A block scalar written for a key in the first column, written for a key at `column`:
+/// the header as it is, every non-empty line indented `column` more.
+fn indent_block(out: &mut String, block: &str, column: usize) {
+    let mut lines = block.split('\n');
+    out.push_str(lines.next().unwrap_or_default());
+    for line in lines {
+        out.push('\n');
+        if !line.is_empty() {
+            out.extend(std::iter::repeat_n(' ', column));
+            out.push_str(line);
+        }
+    }
+}
+
+/// One step of a document's serialisation, as far as serde-saphyr's layout can tell.
+#[derive(Debug)]
+enum Event {
+    Map(Option<usize>),
+    Seq(Option<usize>),
+    End,
+    Field(&'static str),
+    /// A scalar written through the skeleton: a marker when replayed.
+    Hole,
+    Str(String),
+    Bool(bool),
+    F32(f32),
+    F64(f64),
+    Null,
+}
+
+/// The serializer that walks a document: its shape as bytes (compared, never read), the
+/// texts of the scalars outside it, and, for making a skeleton, the events.
+struct Walk<'f> {
+    forms: &'f mut Forms,
+    shape: Vec<u8>,
+    texts: String,
+    /// Where each scalar's text ends in `texts`, and whether it is a block scalar.
+    ends: Vec<(usize, bool)>,
+    holes: usize,
+    events: Vec<Event>,
+    record: bool,
+    in_key: bool,
+    /// The next value is a block map's value (where a block scalar can be a hole).
+    map_value: bool,
+}
+
+/// Anything the walk does not model: the document is serialised directly instead.
+#[derive(Debug)]
+struct Unshaped;
+
+impl fmt::Display for Unshaped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not modelled by the shape walk")
+    }
+}
+
+impl std::error::Error for Unshaped {}
+
+impl ser::Error for Unshaped {
+    fn custom<T: fmt::Display>(_: T) -> Self {
+        Unshaped
+    }
+}
+
+type WalkResult = Result<(), Unshaped>;
+
+impl<'f> Walk<'f> {
+    fn new(forms: &'f mut Forms, record: bool) -> Walk<'f> {
+        Walk {
+            forms,
+            shape: Vec::with_capacity(1024),
+            texts: String::with_capacity(1024),
+            ends: Vec::with_capacity(64),
+            holes: 0,
+            events: Vec::new(),
+            record,
+            in_key: false,
+            map_value: false,
+        }
+    }
+
+    fn event(&mut self, tag: u8, event: impl FnOnce() -> Event) {
+        self.shape.push(tag);
+        if self.record {
+            self.events.push(event());
+        }
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        self.shape
+            .extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+        self.shape.extend_from_slice(bytes);
+    }
+
+    fn len_hint(&mut self, len: Option<usize>) {
+        let len = len.map_or(u64::MAX, |l| l as u64);
+        self.shape.extend_from_slice(&len.to_le_bytes());
+    }
+
+    /// A scalar outside the shape, whose text has just been appended to `texts`.
+    fn hole(&mut self, block: bool) {
+        self.ends.push((self.texts.len(), block));
+        self.holes += 1;
+        self.event(b'h', || Event::Hole);
+    }
+
+    fn integer(&mut self, v: impl fmt::Display) -> WalkResult {
+        if self.in_key {
+            return Err(Unshaped);
+        }
+        write!(self.texts, "{v}").map_err(|_| Unshaped)?;
+        self.hole(false);
+        Ok(())
+    }
+
+    /// A scalar the walk keeps in the shape; never a map key.
+    fn literal(&mut self, tag: u8, bytes: &[u8], event: impl FnOnce() -> Event) -> WalkResult {
+        if self.in_key {
+            return Err(Unshaped);
+        }
+        self.event(tag, event);
+        self.bytes(bytes);
+        Ok(())
+    }
+
+    fn nested(&mut self, name: &'static str) -> WalkResult {
+        // serde-saphyr's wrapper types (flow style, quoting, anchors, comments) are names
+        // of this form; their layout is not modelled here.
+        if name.starts_with("__yaml") || self.in_key {
+            return Err(Unshaped);
+        }
+        Ok(())
+    }
+}
+
+impl<'a, 'f> ser::Serializer for &'a mut Walk<'f> {
+    type Ok = ();
+    type Error = Unshaped;
+    type SerializeSeq = Self;
+    type SerializeTuple = Self;
+    type SerializeTupleStruct = Self;
+    type SerializeTupleVariant = Impossible<(), Unshaped>;
+    type SerializeMap = Self;
+    type SerializeStruct = Self;
+    type SerializeStructVariant = Impossible<(), Unshaped>;
+
+    fn serialize_bool(self, v: bool) -> WalkResult {
+        self.literal(if v { b't' } else { b'f' }, &[], || Event::Bool(v))
+    }
+    fn serialize_i8(self, v: i8) -> WalkResult {
+        self.integer(v)
+    }
+    fn serialize_i16(self, v: i16) -> WalkResult {
+        self.integer(v)
+    }
+    fn serialize_i32(self, v: i32) -> WalkResult {
+        self.integer(v)
+    }
+    fn serialize_i64(self, v: i64) -> WalkResult {
+        self.integer(v)
+    }
+    fn serialize_i128(self, v: i128) -> WalkResult {
+        self.integer(v)
+    }
+    fn serialize_u8(self, v: u8) -> WalkResult {
+        self.integer(v)
+    }
+    fn serialize_u16(self, v: u16) -> WalkResult {
+        self.integer(v)
+    }
+    fn serialize_u32(self, v: u32) -> WalkResult {
+        self.integer(v)
+    }
+    fn serialize_u64(self, v: u64) -> WalkResult {
+        self.integer(v)
+    }
+    fn serialize_u128(self, v: u128) -> WalkResult {
+        self.integer(v)
+    }
+    fn serialize_f32(self, v: f32) -> WalkResult {
+        self.literal(b'e', &v.to_bits().to_le_bytes(), || Event::F32(v))
+    }
+    fn serialize_f64(self, v: f64) -> WalkResult {
+        self.literal(b'd', &v.to_bits().to_le_bytes(), || Event::F64(v))
+    }
+    fn serialize_char(self, v: char) -> WalkResult {
+        self.serialize_str(v.encode_utf8(&mut [0; 4]))
+    }
+
+    fn serialize_str(self, v: &str) -> WalkResult {
+        // Both markers are encoded with a leading 0xEE byte: one memchr finds candidates.
+        if v.as_bytes().contains(&0xEE) && v.contains([OPEN, CLOSE]) {
+            return Err(Unshaped);
+        }
+        let key = std::mem::take(&mut self.in_key);
+        let form = if key {
+            self.forms.key(v)
+        } else if v.contains('\n') && std::mem::take(&mut self.map_value) {
+            self.forms.block(v)
+        } else {
+            self.forms.value(v)
+        };
+        let block = matches!(form, Form::Block(_));
+        match form {
+            Form::Same => self.texts.push_str(v),
+            Form::Other(text) | Form::Block(text) => self.texts.push_str(&text),
+            Form::Shape => {
+                self.event(b's', || Event::Str(v.to_string()));
+                self.bytes(v.as_bytes());
+                return Ok(());
+            }
+        }
+        self.hole(block);
+        Ok(())
+    }
+
+    fn serialize_bytes(self, _: &[u8]) -> WalkResult {
+        Err(Unshaped)
+    }
+    fn serialize_none(self) -> WalkResult {
+        self.literal(b'n', &[], || Event::Null)
+    }
+    fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> WalkResult {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> WalkResult {
+        self.serialize_none()
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> WalkResult {
+        self.serialize_none()
+    }
+    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> WalkResult {
+        // serde-saphyr writes a unit variant as the string of its name (as a value; keys
+        // have their own rules).
+        if self.in_key {
+            return Err(Unshaped);
+        }
+        self.serialize_str(variant)
+    }
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(
+        self,
+        name: &'static str,
+        value: &T,
+    ) -> WalkResult {
+        self.nested(name)?;
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> WalkResult {
+        Err(Unshaped)
+    }
+    fn serialize_seq(self, len: Option<usize>) -> Result<Self, Unshaped> {
+        if self.in_key {
+            return Err(Unshaped);
+        }
+        self.map_value = false;
+        self.event(b'[', || Event::Seq(len));
+        self.len_hint(len);
+        Ok(self)
+    }
+    fn serialize_tuple(self, len: usize) -> Result<Self, Unshaped> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_struct(self, name: &'static str, len: usize) -> Result<Self, Unshaped> {
+        self.nested(name)?;
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, Unshaped> {
+        Err(Unshaped)
+    }
+    fn serialize_map(self, len: Option<usize>) -> Result<Self, Unshaped> {
+        if self.in_key {
+            return Err(Unshaped);
+        }
+        self.map_value = false;
+        self.event(b'{', || Event::Map(len));
+        self.len_hint(len);
+        Ok(self)
+    }
+    fn serialize_struct(self, _: &'static str, len: usize) -> Result<Self, Unshaped> {
+        // serde-saphyr writes a struct as the map of its fields.
+        self.serialize_map(Some(len))
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, Unshaped> {
+        Err(Unshaped)
+    }
+}
+
+impl Walk<'_> {
+    fn end(&mut self) -> WalkResult {
+        self.event(b']', || Event::End);
+        Ok(())
+    }
+}
+
+impl ser::SerializeSeq for &mut Walk<'_> {
+    type Ok = ();
+    type Error = Unshaped;
+    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> WalkResult {
+        self.map_value = false;
+        value.serialize(&mut **self)
+    }
+    fn end(self) -> WalkResult {
+        Walk::end(self)
+    }
+}
+
+impl ser::SerializeTuple for &mut Walk<'_> {
+    type Ok = ();
+    type Error = Unshaped;
+    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> WalkResult {
+        value.serialize(&mut **self)
+    }
+    fn end(self) -> WalkResult {
+        Walk::end(self)
+    }
+}
+
+impl ser::SerializeTupleStruct for &mut Walk<'_> {
+    type Ok = ();
+    type Error = Unshaped;
+    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> WalkResult {
+        value.serialize(&mut **self)
+    }
+    fn end(self) -> WalkResult {
+        Walk::end(self)
+    }
+}
+
+impl ser::SerializeMap for &mut Walk<'_> {
+    type Ok = ();
+    type Error = Unshaped;
+    fn serialize_key<T: ?Sized + Serialize>(&mut self, key: &T) -> WalkResult {
+        self.map_value = false;
+        self.in_key = true;
+        key.serialize(&mut **self)?;
+        // A key that consumed the flag was a string; anything else is refused above.
+        if std::mem::take(&mut self.in_key) {
+            return Err(Unshaped);
+        }
+        Ok(())
+    }
+    fn serialize_value<T: ?Sized + Serialize>(&mut self, value: &T) -> WalkResult {
+        self.map_value = true;
+        let result = value.serialize(&mut **self);
+        self.map_value = false;
+        result
+    }
+    fn end(self) -> WalkResult {
+        Walk::end(self)
+    }
+}
+
+impl ser::SerializeStruct for &mut Walk<'_> {
+    type Ok = ();
+    type Error = Unshaped;
+    fn serialize_field<T: ?Sized + Serialize>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> WalkResult {
+        self.event(b'k', || Event::Field(key));
+        self.bytes(key.as_bytes());
+        self.map_value = true;
+        let result = value.serialize(&mut **self);
+        self.map_value = false;
+        result
+    }
+    fn end(self) -> WalkResult {
+        Walk::end(self)
+    }
+}
+
+/// The recorded events, serialised again for serde-saphyr with a marker for each hole.
+struct Replay<'a> {
+    events: &'a [Event],
+    next: Cell<usize>,
+    holes: Cell<usize>,
+}
+
+impl Replay<'_> {
+    fn take(&self) -> Option<&Event> {
+        let event = self.events.get(self.next.get());
+        self.next.set(self.next.get() + 1);
+        event
+    }
+
+    /// Consumes the `End` of a map or list when it is next.
+    fn at_end(&self) -> bool {
+        let end = matches!(self.events.get(self.next.get()), Some(Event::End) | None);
+        if end {
+            self.next.set(self.next.get() + 1);
+        }
+        end
+    }
+}
+
+struct Node<'r, 'a>(&'r Replay<'a>);
+
+impl Serialize for Node<'_, '_> {
+    fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let replay = self.0;
+        match replay.take() {
+            Some(Event::Map(len)) => {
+                let mut map = s.serialize_map(*len)?;
+                while !replay.at_end() {
+                    map.serialize_key(&Node(replay))?;
+                    map.serialize_value(&Node(replay))?;
+                }
+                map.end()
+            }
+            Some(Event::Seq(len)) => {
+                let mut seq = s.serialize_seq(*len)?;
+                while !replay.at_end() {
+                    seq.serialize_element(&Node(replay))?;
+                }
+                seq.end()
+            }
+            Some(Event::Field(name)) => s.serialize_str(name),
+            Some(Event::Hole) => {
+                let index = replay.holes.get();
+                replay.holes.set(index + 1);
+                s.serialize_str(&format!("{OPEN}{index}{CLOSE}"))
+            }
+            Some(Event::Str(text)) => s.serialize_str(text),
+            Some(Event::Bool(v)) => s.serialize_bool(*v),
+            Some(Event::F32(v)) => s.serialize_f32(*v),
+            Some(Event::F64(v)) => s.serialize_f64(*v),
+            Some(Event::Null) => s.serialize_unit(),
+            Some(Event::End) | None => Err(ser::Error::custom("unbalanced shape events")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+    use serde::Serialize;
+
+    use super::{Forms, Skeleton, direct, to_string};
+
+    #[derive(Serialize)]
+    struct Doc {
+        name: String,
+        count: i64,
+        ratio: f64,
+        enabled: bool,
+        missing: Option<String>,
+        labels: BTreeMap<String, String>,
+        items: Vec<String>,
+        nested: Vec<BTreeMap<String, Vec<u16>>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        skipped: Option<u8>,
+        kind: Kind,
+    }
+
+    #[derive(Serialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Kind {
+        Plain,
+        Yes,
+    }
+
+    /// Strings serde-saphyr quotes, or writes in a way that depends on them.
+    const AWKWARD: &[&str] = &[
+        "",
+        "on",
+        "no",
+        "y",
+        "Yes",
+        "~",
+        "null",
+        "0777",
+        "1e3",
+        "1_000",
+        "2024-01-01",
+        "0x1F",
+        "-",
+        ".",
+        "#",
+        "- a",
+        "? a",
+        "a: b",
+        "a #b",
+        "a#b",
+        ": a",
+        "a:",
+        " lead",
+        "trail ",
+        "\t",
+        "multi\nline",
+        "multi\nline\n",
+        "\u{FEFF}x",
+        "quote\"s",
+        "back\\slash",
+        "<<",
+        "=",
+        "---",
+        "...",
+        "é字",
+        "[x]",
+        "{x}",
+        "*a",
+        "&a",
+        "!t",
+        "|",
+        ">",
+        "'",
+        "%",
+        "@",
+        "`",
+        ",x",
+    ];
+
+    fn doc(text: &str, n: i64) -> Doc {
+        Doc {
+            name: text.to_string(),
+            count: n,
+            ratio: 0.25,
+            enabled: n % 2 == 0,
+            missing: None,
+            labels: BTreeMap::from([
+                (text.to_string(), text.to_string()),
+                ("app".to_string(), format!("{text}-{n}")),
+            ]),
+            items: vec![text.to_string(), "plain".to_string()],
+            nested: vec![BTreeMap::from([(text.to_string(), vec![1, 2])])],
+            skipped: (n % 3 == 0).then_some(3),
+            kind: if n % 2 == 0 { Kind::Plain } else { Kind::Yes },
+        }
+    }
+
+    #[test]
+    fn every_awkward_string_is_written_as_serde_saphyr_writes_it() {
+        // Twice over: the first of a shape makes its skeleton, the second reuses it.
+        for round in 0..2 {
+            for (i, text) in AWKWARD.iter().enumerate() {
+                let value = doc(text, i as i64 + round);
+                assert_eq!(
+                    to_string(&value).unwrap(),
+                    direct(&value).unwrap(),
+                    "{text:?}"
+                );
+            }
+        }
+        // Quoting is not shape: most of them share skeletons.
+        let kept = super::kept_skeletons();
+        assert!(kept > 0 && kept < AWKWARD.len() / 2, "{kept} skeletons");
+    }
+
+    #[test]
+    fn long_keys_and_marker_characters_fall_back_to_direct() {
+        let long_key = "k".repeat(2000);
+        let marker = "a\u{E000}0\u{E001}b".to_string();
+        for text in [long_key, marker] {
+            let value = BTreeMap::from([(text.clone(), vec![text.clone()])]);
+            assert_eq!(to_string(&value).unwrap(), direct(&value).unwrap());
+        }
+    }
+
+    #[test]
+    fn top_level_scalars_and_empty_collections() {
+        assert_eq!(to_string(&"on").unwrap(), direct(&"on").unwrap());
+        assert_eq!(to_string(&42u8).unwrap(), direct(&42u8).unwrap());
+        let empty: (Vec<u8>, BTreeMap<String, u8>) = (vec![], BTreeMap::new());
+        assert_eq!(to_string(&empty).unwrap(), direct(&empty).unwrap());
+    }
+
+    #[test]
+    fn forms_are_serde_saphyrs_own() {
+        let mut forms = Forms::default();
+        assert!(matches!(forms.value("plain"), super::Form::Same));
+        assert!(matches!(forms.value("on"), super::Form::Other(t) if &*t == "\"on\""));
+        assert!(matches!(forms.value("a\nb"), super::Form::Shape));
+        assert!(matches!(forms.key(&"k".repeat(2000)), super::Form::Shape));
+    }
+
+    #[derive(Serialize, Debug, Clone)]
+    struct Item {
+        first: String,
+        rules: Vec<BTreeMap<String, String>>,
+        count: Option<i64>,
+        last: String,
+        nested: Vec<Vec<String>>,
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        proptest::string::string_regex("[a-z0-9 :#\\-\n\"'.|>\r\t]{0,12}").unwrap()
+    }
+
+    fn item() -> impl Strategy<Value = Item> {
+        (
+            text(),
+            proptest::collection::vec(proptest::collection::btree_map(text(), text(), 0..3), 0..3),
+            proptest::option::of(any::<i64>()),
+            text(),
+            proptest::collection::vec(proptest::collection::vec(text(), 0..2), 0..2),
+        )
+            .prop_map(|(first, rules, count, last, nested)| Item {
+                first,
+                rules,
+                count,
+                last,
+                nested,
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        /// Random documents, each written twice (the second time through a kept skeleton
+        /// when its shape was seen), always as serde-saphyr writes them.
+        #[test]
+        fn random_documents_are_written_as_serde_saphyr_writes_them(
+            items in proptest::collection::vec(item(), 0..4)
+        ) {
+            let expected = direct(&items).unwrap();
+            prop_assert_eq!(&to_string(&items).unwrap(), &expected);
+            prop_assert_eq!(&to_string(&items).unwrap(), &expected);
+        }
+    }
+
+    #[test]
+    fn block_scalars_are_indented_for_their_key() {
+        let texts = [
+            "a\nb",
+            "a\n\nb\n",
+            "  lead\nx",
+            "x\n",
+            "\n",
+            "\n\n",
+            "a\r\nb",
+            "x\n  y\n\n",
+        ];
+        for round in 0..2 {
+            for text in texts {
+                let value = vec![BTreeMap::from([
+                    ("alert".to_string(), text.to_string()),
+                    ("expr".to_string(), format!("{text}{round}")),
+                ])];
+                let nested =
+                    BTreeMap::from([("groups", vec![BTreeMap::from([("rules", &value)])])]);
+                assert_eq!(
+                    to_string(&value).unwrap(),
+                    direct(&value).unwrap(),
+                    "{text:?}"
+                );
+                assert_eq!(
+                    to_string(&nested).unwrap(),
+                    direct(&nested).unwrap(),
+                    "{text:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_skeleton_whose_markers_are_not_plain_is_refused() {
+        assert!(Skeleton::parse("a: \u{E000}0\u{E001}\n".to_string(), 1).is_some());
+        assert!(Skeleton::parse("a: \"\u{E000}0\u{E001}\"\n".to_string(), 1).is_none());
+        assert!(Skeleton::parse("a: \u{E000}1\u{E001}\n".to_string(), 1).is_none());
+        assert!(Skeleton::parse("a: \u{E000}0\u{E001}\n".to_string(), 2).is_none());
+    }
+}
