@@ -273,11 +273,7 @@ fn appending_to_a_file_not_started_in_this_run_is_an_error() {
 /// be the bytes serde-saphyr writes for it directly.
 #[test]
 fn recurring_documents_equal_their_direct_serialisation() {
-    let mut platforms = common::all_compiled();
-    let generated = berrys::source::SourceFile::new("generated.toml", synthetic::platform(300, 7));
-    for c in berrys::compile(&generated, berrys::Envs::All).expect("generated platform compiles") {
-        platforms.push((format!("generated --env {}", c.platform.env), c));
-    }
+    let platforms = common::all_compiled_and_generated(synthetic::platform(300, 7));
     let mut compared = 0;
     for (name, c) in &platforms {
         let rules = prometheus::RuleRenderer::new(c).unwrap();
@@ -300,4 +296,62 @@ fn recurring_documents_equal_their_direct_serialisation() {
         kept > 10 && kept < compared,
         "{kept} skeletons for {compared} services"
     );
+}
+
+/// A long list written item by item and spliced into its document is the document
+/// serialised whole, at the top level and nested; a document without the empty list's
+/// line is refused rather than guessed at.
+#[test]
+fn spliced_lists_equal_whole_documents() {
+    use berrys::emit::{list_items, splice_list};
+    #[derive(serde::Serialize, Clone)]
+    struct Item {
+        name: String,
+        text: String,
+        labels: BTreeMap<String, String>,
+    }
+    #[derive(serde::Serialize)]
+    struct Doc {
+        kind: String,
+        items: Vec<Item>,
+        nested: Vec<BTreeMap<String, Vec<Item>>>,
+    }
+    let items: Vec<Item> = (0..20)
+        .map(|i| Item {
+            name: format!("item-{i}"),
+            text: if i % 3 == 0 {
+                format!("line one\n\n  line {i}\n")
+            } else {
+                "on".to_string()
+            },
+            labels: BTreeMap::from([("a".to_string(), i.to_string())]),
+        })
+        .collect();
+    let whole = Doc {
+        kind: "no".to_string(),
+        items: items.clone(),
+        nested: vec![BTreeMap::from([
+            ("a".to_string(), Vec::new()),
+            ("inner".to_string(), items.clone()),
+        ])],
+    };
+    let empty = Doc {
+        kind: "no".to_string(),
+        items: Vec::new(),
+        nested: vec![BTreeMap::from([
+            ("a".to_string(), Vec::new()),
+            ("inner".to_string(), Vec::new()),
+        ])],
+    };
+    let head = to_yaml(&empty).unwrap();
+    let head = splice_list(&head, "items", 0, &list_items(&items, 0).unwrap()).unwrap();
+    let spliced = splice_list(&head, "inner", 2, &list_items(&items, 2).unwrap()).unwrap();
+    assert_eq!(spliced, to_yaml(&whole).unwrap());
+
+    assert_eq!(splice_list("a: []\n", "a", 0, "").unwrap(), "a: []\n");
+    assert!(splice_list("a: []\n", "b", 0, "- x\n").is_err());
+    assert!(splice_list("a: []\nb:\n  a: []\n", "a", 2, "- x\n").is_ok());
+    assert!(splice_list("a: []\nc: []\na: []\n", "a", 0, "- x\n").is_err());
+    // The first key of a list item shares the dash's line: not a line of its own.
+    assert!(splice_list("l:\n- a: []\n", "a", 2, "  - x\n").is_err());
 }

@@ -641,11 +641,7 @@ fn overviews_cover_every_slo_and_every_layer() {
 /// generated one with many shapes (pools, rate limits, SLO kinds, fixed replicas).
 #[test]
 fn service_dashboards_from_skeletons_equal_their_own_template_runs() {
-    let mut platforms = common::all_compiled();
-    let generated = berrys::source::SourceFile::new("generated.toml", synthetic::platform(300, 7));
-    for c in berrys::compile(&generated, berrys::Envs::All).expect("generated platform compiles") {
-        platforms.push((format!("generated --env {}", c.platform.env), c));
-    }
+    let platforms = common::all_compiled_and_generated(synthetic::platform(300, 7));
     let mut compared = 0;
     for (name, c) in &platforms {
         let renderer = grafana::Renderer::new(c).unwrap();

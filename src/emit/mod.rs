@@ -67,6 +67,61 @@ pub fn to_yaml_recurring<T: Serialize>(value: &T) -> Result<String, EmitError> {
     shapes::to_string(value).map_err(|e| serialise_error::<T>(&e))
 }
 
+/// The items of a list, each laid out through its shape ([`to_yaml_recurring`]) and
+/// indented by `column`: what serde-saphyr writes for the list as the value of a key at
+/// `column`, item after item.
+pub fn list_items<I: Serialize>(items: &[I], column: usize) -> Result<String, EmitError> {
+    let mut out = String::new();
+    for item in items {
+        let text = to_yaml_recurring(&[item])?;
+        indent_lines(&mut out, &text, column);
+    }
+    Ok(out)
+}
+
+/// `text` with every non-empty line indented by `column` (empty lines, inside block
+/// scalars, carry no indentation).
+pub fn indent_lines(out: &mut String, text: &str, column: usize) {
+    for line in text.split_inclusive('\n') {
+        if line != "\n" {
+            out.extend(std::iter::repeat_n(' ', column));
+        }
+        out.push_str(line);
+    }
+}
+
+/// `document` with its one line `<column spaces><key>: []` replaced by the key and `items`
+/// (from [`list_items`] at the same column). A large list of same-shaped items is thus
+/// written item by item through the shape cache instead of as one document of a shape
+/// seen once.
+pub fn splice_list(
+    document: &str,
+    key: &str,
+    column: usize,
+    items: &str,
+) -> Result<String, EmitError> {
+    if items.is_empty() {
+        return Ok(document.to_string());
+    }
+    let line = format!("{}{key}: []\n", " ".repeat(column));
+    let mut found = document
+        .match_indices(&line)
+        .filter(|(at, _)| *at == 0 || document.as_bytes()[at - 1] == b'\n');
+    let (Some((at, _)), None) = (found.next(), found.next()) else {
+        return Err(EmitError::Serialise {
+            kind: key.to_string(),
+            message: "unexpected layout: the empty list is not on a line of its own".to_string(),
+        });
+    };
+    let mut out = String::with_capacity(document.len() + items.len());
+    out.push_str(&document[..at]);
+    out.push_str(&line[..line.len() - " []\n".len()]);
+    out.push('\n');
+    out.push_str(items);
+    out.push_str(&document[at + line.len()..]);
+    Ok(out)
+}
+
 fn serialise_error<T>(e: &shapes::SerializeError) -> EmitError {
     EmitError::Serialise {
         kind: std::any::type_name::<T>()

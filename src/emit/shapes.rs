@@ -194,7 +194,8 @@ fn cached(
     s: &str,
     make: impl FnOnce(&str) -> Option<String>,
 ) -> Form {
-    if let Some(form) = cache.get(s) {
+    let keep = s.len() <= MAX_CACHED_LEN;
+    if keep && let Some(form) = cache.get(s) {
         return form.clone();
     }
     let form = match make(s) {
@@ -205,7 +206,7 @@ fn cached(
         Some(text) => Form::Other(text.into_boxed_str()),
         None => Form::Shape,
     };
-    if s.len() <= MAX_CACHED_LEN {
+    if keep {
         if cache.len() >= MAX_CACHED_FORMS {
             cache.clear();
         }

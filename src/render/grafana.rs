@@ -972,7 +972,7 @@ pub fn kustomization(
     dashboards: &[(String, String)],
     meta: impl Fn(&str) -> ObjectMeta,
 ) -> Result<Document, EmitError> {
-    let generators = dashboards
+    let generators: Vec<Generator> = dashboards
         .iter()
         .map(|(name, path)| {
             let (name, key, relative) = generated(platform, name, path);
@@ -989,15 +989,18 @@ pub fn kustomization(
             }
         })
         .collect();
-    Document::new(&Kustomization {
+    // One generator per dashboard, all of one shape: written item by item.
+    let head = crate::emit::to_yaml(&Kustomization {
         api_version: "kustomize.config.k8s.io/v1beta1",
         kind: "Kustomization",
         namespace: platform.observability.prometheus_namespace.clone(),
         generator_options: GeneratorOptions {
             disable_name_suffix_hash: true,
         },
-        config_map_generator: generators,
-    })
+        config_map_generator: Vec::new(),
+    })?;
+    let items = crate::emit::list_items(&generators, 0)?;
+    crate::emit::splice_list(&head, "configMapGenerator", 0, &items).map(Document)
 }
 
 #[cfg(test)]

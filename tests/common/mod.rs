@@ -76,3 +76,14 @@ pub fn all_compiled() -> Vec<(String, Compiled)> {
     }
     out
 }
+
+/// [`all_compiled`] and every environment of a generated platform, named
+/// `generated --env <env>`.
+pub fn all_compiled_and_generated(text: String) -> Vec<(String, Compiled)> {
+    let mut out = all_compiled();
+    let generated = SourceFile::new("generated.toml".to_string(), text);
+    for c in compile(&generated, Envs::All).expect("generated platform compiles") {
+        out.push((format!("generated --env {}", c.platform.env), c));
+    }
+    out
+}
