@@ -211,40 +211,60 @@ fn ref_id(i: usize) -> String {
 }
 
 /// Dashboard links: the dashboards this one points at, then every dashboard of the platform.
-fn links(platform: &Platform, to: &[(&str, String)]) -> Value {
-    let mut out: Vec<Value> = to
-        .iter()
-        .map(|(name, tooltip)| {
-            json!({
-                "title": name,
-                "type": "link",
-                "url": format!("/d/{}", uid(platform, name)),
-                "icon": "dashboard",
-                "tooltip": tooltip,
-                "tags": [],
-                "asDropdown": false,
-                "targetBlank": false,
-                "includeVars": false,
-                "keepTime": true,
-            })
-        })
-        .collect();
-    out.push(json!({
-        "title": format!("{} dashboards", platform.name),
-        "type": "dashboards",
-        "icon": "external link",
-        "tooltip": "",
-        "tags": [platform.name],
-        "asDropdown": true,
-        "targetBlank": false,
-        "includeVars": false,
-        "keepTime": true,
-    }));
-    Value::Array(out)
+/// A dashboard link: to a dependency's dashboard, or to all of the platform's.
+#[derive(Serialize)]
+struct Link<'a> {
+    title: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+    icon: &'static str,
+    tooltip: &'a str,
+    tags: Vec<&'a str>,
+    #[serde(rename = "asDropdown")]
+    as_dropdown: bool,
+    #[serde(rename = "targetBlank")]
+    target_blank: bool,
+    #[serde(rename = "includeVars")]
+    include_vars: bool,
+    #[serde(rename = "keepTime")]
+    keep_time: bool,
 }
 
-fn tags(platform: &Platform, kind: &str) -> Value {
-    json!(["berrys", platform.name, kind])
+fn links<'a>(platform: &'a Platform, to: &[(&str, &'a str)]) -> Vec<Link<'a>> {
+    let mut out: Vec<Link> = to
+        .iter()
+        .map(|(name, tooltip)| Link {
+            title: name.to_string(),
+            kind: "link",
+            url: Some(format!("/d/{}", uid(platform, name))),
+            icon: "dashboard",
+            tooltip,
+            tags: Vec::new(),
+            as_dropdown: false,
+            target_blank: false,
+            include_vars: false,
+            keep_time: true,
+        })
+        .collect();
+    out.push(Link {
+        title: format!("{} dashboards", platform.name),
+        kind: "dashboards",
+        url: None,
+        icon: "external link",
+        tooltip: "",
+        tags: vec![&platform.name],
+        as_dropdown: true,
+        target_blank: false,
+        include_vars: false,
+        keep_time: true,
+    });
+    out
+}
+
+fn tags<'a>(platform: &'a Platform, kind: &'a str) -> [&'a str; 3] {
+    ["berrys", &platform.name, kind]
 }
 
 /// The cores or bytes of a resource quantity, for a threshold line.
@@ -266,7 +286,79 @@ fn steps(request: Option<f64>, limit: Option<f64>) -> Vec<Step> {
     out
 }
 
-fn service_context(q: &Queries, service: &Service) -> Value {
+/// What the service dashboard template is given. Typed rather than a JSON tree: a
+/// service's dashboard needs only the context's shape and values ([`shape_of`] reads them
+/// from its JSON text), and a tree only for a shape seen for the first time.
+#[derive(Serialize)]
+struct ServiceContext<'a> {
+    uid: String,
+    title: String,
+    tags: [&'a str; 3],
+    links: Vec<Link<'a>>,
+    datasource: &'a Value,
+    service: &'a str,
+    q: ServiceQueries,
+    slo: SloContext,
+    replicas: ReplicaContext<'a>,
+    resources: ResourceContext,
+    pools: Vec<PoolContext<'a>>,
+    rate_limit: Option<RateLimitContext<'a>>,
+}
+
+#[derive(Serialize)]
+struct ServiceQueries {
+    rate: Vec<Target>,
+    errors: Vec<Target>,
+    latency: Vec<Target>,
+    replicas: Vec<Target>,
+    cpu: Vec<Target>,
+    memory: Vec<Target>,
+}
+
+#[derive(Serialize)]
+struct SloContext {
+    availability: bool,
+    availability_steps: Vec<Step>,
+    latency: bool,
+    latency_steps: Vec<Step>,
+}
+
+#[derive(Serialize)]
+struct ReplicaContext<'a> {
+    min: u32,
+    max: u32,
+    tier: &'a str,
+}
+
+#[derive(Serialize)]
+struct ResourceContext {
+    cpu: String,
+    cpu_limit: String,
+    memory: String,
+    memory_limit: String,
+    cpu_steps: Vec<Step>,
+    memory_steps: Vec<Step>,
+}
+
+#[derive(Serialize)]
+struct PoolContext<'a> {
+    datastore: &'a str,
+    profile: &'a str,
+    max: u32,
+    targets: Vec<Target>,
+    steps: Vec<Step>,
+}
+
+#[derive(Serialize)]
+struct RateLimitContext<'a> {
+    tier: &'a str,
+    requests: u64,
+    window: String,
+    targets: Vec<Target>,
+    steps: Vec<Step>,
+}
+
+fn service_context<'a>(q: &'a Queries, service: &'a Service) -> ServiceContext<'a> {
     let platform = q.platform;
     let o = &platform.observability;
     let name = service.name.get_ref().as_str();
@@ -282,12 +374,16 @@ fn service_context(q: &Queries, service: &Service) -> Value {
     let latency = slo.and_then(|s| s.latency.as_ref());
 
     let replicas = match &service.replicas {
-        Replicas::Auto(auto) => json!({
-            "min": auto.min.get_ref(),
-            "max": auto.max.get_ref(),
-            "tier": auto.tier.get_ref(),
-        }),
-        Replicas::Fixed { count, .. } => json!({ "min": count, "max": count, "tier": "" }),
+        Replicas::Auto(auto) => ReplicaContext {
+            min: *auto.min.get_ref(),
+            max: *auto.max.get_ref(),
+            tier: auto.tier.get_ref(),
+        },
+        Replicas::Fixed { count, .. } => ReplicaContext {
+            min: *count,
+            max: *count,
+            tier: "",
+        },
     };
     let mut replica_targets = vec![(
         q.kube(
@@ -335,7 +431,7 @@ fn service_context(q: &Queries, service: &Service) -> Value {
         aggregate("sum", false, &["pod"], inner)
     };
 
-    let pools: Vec<Value> = service
+    let pools: Vec<PoolContext> = service
         .datastores
         .iter()
         .filter_map(|(ds, profile)| {
@@ -349,13 +445,16 @@ fn service_context(q: &Queries, service: &Service) -> Value {
                     vec![svc.clone(), Matcher::eq(&o.datastore_label, ds.get_ref())],
                 ),
             );
-            Some(json!({
-                "datastore": ds.get_ref(),
-                "profile": pool.name,
-                "max": pool.max.get_ref(),
-                "targets": q.series(vec![(expr, "{{pod}}")]),
-                "steps": [Step { color: "red", value: f64::from(*pool.max.get_ref()) }],
-            }))
+            Some(PoolContext {
+                datastore: ds.get_ref(),
+                profile: &pool.name,
+                max: *pool.max.get_ref(),
+                targets: q.series(vec![(expr, "{{pod}}")]),
+                steps: vec![Step {
+                    color: "red",
+                    value: f64::from(*pool.max.get_ref()),
+                }],
+            })
         })
         .collect();
 
@@ -368,67 +467,97 @@ fn service_context(q: &Queries, service: &Service) -> Value {
                 i128::from(rl.requests) * 1000,
                 i128::from(rl.window.millis.max(1)),
             );
-            json!({
-                "tier": rl.name,
-                "requests": rl.requests,
-                "window": rl.window.to_string(),
-                "targets": q.series(vec![
+            RateLimitContext {
+                tier: &rl.name,
+                requests: rl.requests,
+                window: rl.window.to_string(),
+                targets: q.series(vec![
                     (sum(q.requests(&svc, None)), "requests"),
-                    (sum(q.requests(&svc, Some(code429.clone()))), "rejected (429)"),
+                    (
+                        sum(q.requests(&svc, Some(code429.clone()))),
+                        "rejected (429)",
+                    ),
                 ]),
-                "steps": [Step { color: "red", value: per_second.to_f64() }],
-            })
+                steps: vec![Step {
+                    color: "red",
+                    value: per_second.to_f64(),
+                }],
+            }
         });
 
-    let mut dependencies: Vec<(&str, String)> = Vec::new();
-    for d in &service.depends_on {
-        dependencies.push((d.get_ref(), "hard dependency".to_string()));
-    }
-    for d in &service.soft_depends_on {
-        dependencies.push((d.get_ref(), "soft dependency".to_string()));
-    }
+    let dependencies: Vec<(&str, &str)> = service
+        .depends_on
+        .iter()
+        .map(|d| (d.get_ref().as_str(), "hard dependency"))
+        .chain(
+            service
+                .soft_depends_on
+                .iter()
+                .map(|d| (d.get_ref().as_str(), "soft dependency")),
+        )
+        .collect();
 
     let percentile = |p: i128, legend| (q.quantile(&svc, Ratio::new(p, 100), &[]), legend);
-    json!({
-        "uid": uid(platform, name),
-        "title": title(platform, name),
-        "tags": tags(platform, "service"),
-        "links": links(platform, &dependencies),
-        "datasource": q.datasource,
-        "service": name,
-        "q": {
-            "rate": q.series(vec![(sum(q.requests(&svc, None)), "requests/s")]),
-            "errors": q.series(vec![
+    ServiceContext {
+        uid: uid(platform, name),
+        title: title(platform, name),
+        tags: tags(platform, "service"),
+        links: links(platform, &dependencies),
+        datasource: &q.datasource,
+        service: name,
+        q: ServiceQueries {
+            rate: q.series(vec![(sum(q.requests(&svc, None)), "requests/s")]),
+            errors: q.series(vec![
                 (q.ratio(&svc, code5xx, &[]), "5xx"),
                 (q.ratio(&svc, code429, &[]), "429"),
             ]),
-            "latency": q.series(vec![percentile(50, "p50"), percentile(95, "p95"), percentile(99, "p99")]),
-            "replicas": q.series(replica_targets),
-            "cpu": q.series(vec![(container("container_cpu_usage_seconds_total", true), "{{pod}}")]),
-            "memory": q.series(vec![(container("container_memory_working_set_bytes", false), "{{pod}}")]),
+            latency: q.series(vec![
+                percentile(50, "p50"),
+                percentile(95, "p95"),
+                percentile(99, "p99"),
+            ]),
+            replicas: q.series(replica_targets),
+            cpu: q.series(vec![(
+                container("container_cpu_usage_seconds_total", true),
+                "{{pod}}",
+            )]),
+            memory: q.series(vec![(
+                container("container_memory_working_set_bytes", false),
+                "{{pod}}",
+            )]),
         },
-        "slo": {
-            "availability": availability.is_some(),
-            "availability_steps": availability
-                .map(|b| vec![Step { color: "red", value: b.to_f64() }])
+        slo: SloContext {
+            availability: availability.is_some(),
+            availability_steps: availability
+                .map(|b| {
+                    vec![Step {
+                        color: "red",
+                        value: b.to_f64(),
+                    }]
+                })
                 .unwrap_or_default(),
-            "latency": latency.is_some(),
-            "latency_steps": latency
-                .map(|l| vec![Step { color: "red", value: l.threshold.get_ref().as_secs_f64() }])
+            latency: latency.is_some(),
+            latency_steps: latency
+                .map(|l| {
+                    vec![Step {
+                        color: "red",
+                        value: l.threshold.get_ref().as_secs_f64(),
+                    }]
+                })
                 .unwrap_or_default(),
         },
-        "replicas": replicas,
-        "resources": {
-            "cpu": text(&r.cpu),
-            "cpu_limit": text(&r.cpu_limit),
-            "memory": text(&r.memory),
-            "memory_limit": text(&r.memory_limit),
-            "cpu_steps": steps(value(&r.cpu), value(&r.cpu_limit)),
-            "memory_steps": steps(value(&r.memory), value(&r.memory_limit)),
+        replicas,
+        resources: ResourceContext {
+            cpu: text(&r.cpu),
+            cpu_limit: text(&r.cpu_limit),
+            memory: text(&r.memory),
+            memory_limit: text(&r.memory_limit),
+            cpu_steps: steps(value(&r.cpu), value(&r.cpu_limit)),
+            memory_steps: steps(value(&r.memory), value(&r.memory_limit)),
         },
-        "pools": pools,
-        "rate_limit": rate_limit,
-    })
+        pools,
+        rate_limit,
+    }
 }
 
 /// `label=~"a|b|c"` over validated names (letters, digits and `-`: nothing a regex reads).
@@ -559,7 +688,7 @@ fn platform_overview_context(q: &Queries, compiled: &Compiled) -> Value {
     let slo_link = if slos(platform).is_empty() {
         Vec::new()
     } else {
-        vec![("slo-overview", "every SLO".to_string())]
+        vec![("slo-overview", "every SLO")]
     };
     json!({
         "uid": uid(platform, "platform-overview"),
@@ -679,12 +808,8 @@ impl<'a> Renderer<'a> {
     /// [`Renderer::service_file`] must print, and what it falls back to.
     pub fn service_by_template(&self, service: &Service) -> Result<Dashboard, EmitError> {
         let name = service.name.get_ref();
-        self.render(
-            "service.json",
-            name,
-            service_path(name),
-            &service_context(&self.q, service),
-        )
+        let ctx = serde_json::to_value(service_context(&self.q, service)).map_err(json_error)?;
+        self.render("service.json", name, service_path(name), &ctx)
     }
 
     /// How many times a template has run so far (skeletons, fallbacks and overviews).
@@ -711,10 +836,15 @@ impl<'a> Renderer<'a> {
     /// The file of one service's dashboard: its shape's skeleton with its values filled in.
     pub fn service_file(&self, service: &Service) -> Result<OutputFile, EmitError> {
         let name = service.name.get_ref();
-        let ctx = service_context(&self.q, service);
+        let ctx = serde_json::to_string(&service_context(&self.q, service)).map_err(json_error)?;
         let mut values = Vec::new();
         let mut key = String::new();
-        signature(&ctx, &mut key, &mut values);
+        if shape_of(&ctx, &mut key, &mut values).is_none() {
+            return Ok(OutputFile::new(
+                &service_path(name),
+                self.service_by_template(service)?.text()?,
+            ));
+        }
         let skeleton = self.skeleton(key, &ctx)?;
         let text = match skeleton.fill(&values) {
             Some(text) => text,
@@ -724,7 +854,9 @@ impl<'a> Renderer<'a> {
         Ok(OutputFile::new(&service_path(name), text))
     }
 
-    fn skeleton(&self, key: String, ctx: &Value) -> Result<Arc<Skeleton>, EmitError> {
+    /// The skeleton of the shape `key`, made from `ctx` (a context of that shape, as JSON
+    /// text) when it is new.
+    fn skeleton(&self, key: String, ctx: &str) -> Result<Arc<Skeleton>, EmitError> {
         let poisoned = || EmitError::Serialise {
             kind: "dashboard".to_string(),
             message: "a rendering thread failed".to_string(),
@@ -732,8 +864,9 @@ impl<'a> Renderer<'a> {
         if let Some(s) = self.skeletons.lock().map_err(|_| poisoned())?.get(&key) {
             return Ok(Arc::clone(s));
         }
+        let ctx: Value = serde_json::from_str(ctx).map_err(json_error)?;
         let mut next = 0;
-        let marked = with_markers(ctx, &mut next);
+        let marked = with_markers(&ctx, &mut next);
         let text = self
             .render("service.json", "", String::new(), &marked)?
             .text()?;
@@ -791,33 +924,65 @@ fn with_markers(v: &Value, next: &mut usize) -> Value {
     }
 }
 
-/// The shape of a context as text (equal for contexts that [`with_markers`] maps to the
-/// same value) and its values in marker order.
-fn signature<'v>(v: &'v Value, key: &mut String, values: &mut Vec<&'v Value>) {
-    match v {
-        Value::Object(map) => {
-            key.push('{');
-            for (k, v) in map {
-                key.push_str(k);
-                key.push(':');
-                signature(v, key, values);
+/// The shape of a context, read from its compact JSON text: the text with every string
+/// and number that [`with_markers`] replaces written as `$` (equal for contexts that it
+/// maps to the same value), and those scalars as JSON tokens, in marker order. `None` for
+/// text this reader does not expect (the caller then runs the template).
+fn shape_of<'t>(json: &'t str, key: &mut String, values: &mut Vec<&'t str>) -> Option<()> {
+    let bytes = json.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'{' | b'}' | b'[' | b']' | b',' | b':' => {
+                key.push(char::from(bytes[at]));
+                at += 1;
             }
-            key.push('}');
-        }
-        Value::Array(items) => {
-            key.push('[');
-            for v in items {
-                signature(v, key, values);
+            b'"' => {
+                let start = at;
+                at += 1;
+                loop {
+                    match bytes.get(at)? {
+                        b'\\' => at += 2,
+                        b'"' => break,
+                        _ => at += 1,
+                    }
+                }
+                at += 1;
+                let token = &json[start..at];
+                // Object keys and empty strings are shape; other strings are values.
+                if bytes.get(at) == Some(&b':') || token == "\"\"" {
+                    key.push_str(token);
+                } else {
+                    key.push('$');
+                    values.push(token);
+                }
             }
-            key.push(']');
+            b'-' | b'0'..=b'9' => {
+                let start = at;
+                while at < bytes.len()
+                    && matches!(bytes[at], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                {
+                    at += 1;
+                }
+                key.push('$');
+                values.push(&json[start..at]);
+            }
+            _ => {
+                let word = ["true", "false", "null"]
+                    .into_iter()
+                    .find(|w| json[at..].starts_with(w))?;
+                key.push_str(word);
+                at += word.len();
+            }
         }
-        Value::String(s) if s.is_empty() => key.push_str("\"\","),
-        Value::String(_) | Value::Number(_) => {
-            key.push_str("$,");
-            values.push(v);
-        }
-        Value::Bool(b) => key.push_str(if *b { "t," } else { "f," }),
-        Value::Null => key.push_str("n,"),
+    }
+    Some(())
+}
+
+fn json_error(e: serde_json::Error) -> EmitError {
+    EmitError::Serialise {
+        kind: "dashboard context".to_string(),
+        message: e.to_string(),
     }
 }
 
@@ -877,36 +1042,36 @@ impl Skeleton {
         Skeleton { parts, len, broken }
     }
 
-    /// The dashboard with `values` in place, or `None` when one cannot be placed.
-    fn fill(&self, values: &[&Value]) -> Option<String> {
+    /// The dashboard with `values` (JSON tokens from [`shape_of`]) in place, or `None`
+    /// when one cannot be placed.
+    fn fill(&self, values: &[&str]) -> Option<String> {
         if self.broken {
             return None;
         }
-        let mut out = Vec::with_capacity(self.len + 64 * values.len());
-        let mut scratch = Vec::new();
+        let mut out = String::with_capacity(self.len + 64 * values.len());
         for part in &self.parts {
             match part {
-                Part::Text(t) => out.extend_from_slice(t.as_bytes()),
-                Part::Value { index, whole } => match (values.get(*index)?, whole) {
-                    (Value::String(s), true) => serde_json::to_writer(&mut out, s).ok()?,
-                    (Value::String(s), false) => {
-                        scratch.clear();
-                        serde_json::to_writer(&mut scratch, s).ok()?;
-                        out.extend_from_slice(scratch.get(1..scratch.len() - 1)?);
+                Part::Text(t) => out.push_str(t),
+                Part::Value { index, whole } => {
+                    let token = values.get(*index)?;
+                    match (token.strip_prefix('"'), whole) {
+                        (_, true) => out.push_str(token),
+                        // Inside a text: a string's escaped characters without its quotes.
+                        (Some(inner), false) => out.push_str(inner.strip_suffix('"')?),
+                        // Inside a text the template printed an integer in decimal; any
+                        // other number takes a template run.
+                        (None, false) => {
+                            let digits = token.strip_prefix('-').unwrap_or(token);
+                            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                                return None;
+                            }
+                            out.push_str(token);
+                        }
                     }
-                    (Value::Number(n), true) => serde_json::to_writer(&mut out, n).ok()?,
-                    // Inside a text, the template printed an integer in decimal; any other
-                    // number takes a template run.
-                    (Value::Number(n), false) => match (n.as_i64(), n.as_u64()) {
-                        (Some(i), _) => out.extend_from_slice(i.to_string().as_bytes()),
-                        (_, Some(u)) => out.extend_from_slice(u.to_string().as_bytes()),
-                        _ => return None,
-                    },
-                    _ => return None,
-                },
+                }
             }
         }
-        String::from_utf8(out).ok()
+        Some(out)
     }
 }
 
@@ -1030,16 +1195,10 @@ mod tests {
             marker(4)
         );
         let skeleton = Skeleton::parse(&text);
-        let values = [
-            json!("q=\"1\""),
-            json!(3),
-            json!(0.25),
-            json!("it"),
-            json!("<&>"),
-        ];
-        let refs: Vec<&Value> = values.iter().collect();
+        // JSON tokens, as `shape_of` reads them.
+        let values = [r#""q=\"1\"""#, "3", "0.25", r#""it""#, r#""<&>""#];
         assert_eq!(
-            skeleton.fill(&refs).unwrap(),
+            skeleton.fill(&values).unwrap(),
             r#"{"a": "q=\"1\"", "b": "x 3 y", "c": 0.25, "d": "say \"it\"", "e": "<&>"}"#
         );
     }
@@ -1048,11 +1207,12 @@ mod tests {
     fn skeleton_refuses_what_it_cannot_place() {
         // A fraction inside a text would need the template's own number formatting.
         let skeleton = Skeleton::parse(&format!(r#"{{"a": "x {}"}}"#, marker(0)));
-        assert_eq!(skeleton.fill(&[&json!(0.5)]), None);
+        assert_eq!(skeleton.fill(&["0.5"]), None);
+        assert_eq!(skeleton.fill(&["-"]), None);
         // A missing value, and a marker that cannot be read back.
         assert_eq!(skeleton.fill(&[]), None);
         let broken = Skeleton::parse(&format!(r#"{{"a": "{OPEN}x"}}"#));
-        assert_eq!(broken.fill(&[&json!("v")]), None);
+        assert_eq!(broken.fill(&[r#""v""#]), None);
     }
 
     #[test]
@@ -1064,12 +1224,15 @@ mod tests {
             marked,
             json!({"s": marker(0), "e": "", "n": marker(1), "b": true, "z": null, "l": [marker(2), marker(3)]})
         );
+        let text = ctx.to_string();
         let (mut key, mut values) = (String::new(), Vec::new());
-        signature(&ctx, &mut key, &mut values);
-        assert_eq!(values, [&json!("v"), &json!(2), &json!(1), &json!("w")]);
+        shape_of(&text, &mut key, &mut values).unwrap();
+        // In marker order, as JSON tokens.
+        assert_eq!(values, [r#""v""#, "2", "1", r#""w""#]);
         let key_of = |v: Value| {
+            let text = v.to_string();
             let (mut key, mut values) = (String::new(), Vec::new());
-            signature(&v, &mut key, &mut values);
+            shape_of(&text, &mut key, &mut values).unwrap();
             key
         };
         let other = key_of(json!({"s": "w", "e": "", "n": 7, "b": true, "z": null, "l": [5, "x"]}));
@@ -1077,6 +1240,16 @@ mod tests {
         let third =
             key_of(json!({"s": "w", "e": "x", "n": 7, "b": true, "z": null, "l": [5, "x"]}));
         assert_ne!(key, third, "an empty string is part of the shape");
+        // Escaped quotes and backslashes stay inside their string; keys are shape.
+        let tricky = json!({"k\"ey": "a\\\"b", "n": -1.5e-3});
+        let tricky = tricky.to_string();
+        let (mut key, mut values) = (String::new(), Vec::new());
+        shape_of(&tricky, &mut key, &mut values).unwrap();
+        assert_eq!(key, r#"{"k\"ey":$,"n":$}"#);
+        assert_eq!(values, [r#""a\\\"b""#, "-0.0015"]);
+        let (mut key, mut values) = (String::new(), Vec::new());
+        assert!(shape_of(r#"{"a":"unterminated}"#, &mut key, &mut values).is_none());
+        assert!(shape_of("{\"a\":nope}", &mut key, &mut values).is_none());
     }
 
     #[test]

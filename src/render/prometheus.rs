@@ -986,15 +986,6 @@ fn scenario(o: &Observability, slo: &Slo, phases: &[Phase]) -> Vec<Series> {
 /// told apart by their label), so promtool evaluates the rules three times, not three times
 /// per SLO.
 pub fn promtool_tests(compiled: &Compiled, rules: &[Rule]) -> Result<Document, EmitError> {
-    promtool_tests_with(compiled, rules, &test_group_yaml)
-}
-
-/// [`promtool_tests`], each test group serialised as a list item by `group_yaml`.
-fn promtool_tests_with(
-    compiled: &Compiled,
-    rules: &[Rule],
-    group_yaml: &(dyn Fn(TestGroup) -> Result<String, EmitError> + Sync),
-) -> Result<Document, EmitError> {
     let platform = &compiled.platform;
     let o = &platform.observability;
     let slos = slos(platform);
@@ -1076,7 +1067,7 @@ fn promtool_tests_with(
     let groups = std::thread::scope(|scope| {
         let handles: Vec<_> = makers
             .iter()
-            .map(|make| scope.spawn(move || group_yaml(make())))
+            .map(|make| scope.spawn(move || crate::emit::to_yaml(&[make()])))
             .collect();
         handles
             .into_iter()
@@ -1097,44 +1088,6 @@ fn promtool_tests_with(
         text.push_str(&g);
     }
     Ok(Document(text))
-}
-
-/// One test group as an item of the `tests` list. Its series and expected alerts (two or
-/// three per SLO) are written item by item through the shape cache, then spliced into the
-/// group's own layout: the same bytes as serialising the group whole.
-fn test_group_yaml(group: TestGroup) -> Result<String, EmitError> {
-    use crate::emit::{indent_lines, list_items, splice_list, to_yaml_recurring};
-    let TestGroup {
-        interval,
-        input_series,
-        alert_rule_test,
-    } = group;
-    let head = to_yaml_recurring(&[TestGroup {
-        interval,
-        input_series: Vec::new(),
-        alert_rule_test: Vec::new(),
-    }])?;
-    let mut tests = String::new();
-    for test in alert_rule_test {
-        let AlertTest {
-            eval_time,
-            alertname,
-            exp_alerts,
-        } = test;
-        let head = to_yaml_recurring(&[AlertTest {
-            eval_time,
-            alertname,
-            exp_alerts: Vec::new(),
-        }])?;
-        let alerts = list_items(&exp_alerts, 2)?;
-        indent_lines(
-            &mut tests,
-            &splice_list(&head, "exp_alerts", 2, &alerts)?,
-            2,
-        );
-    }
-    let head = splice_list(&head, "input_series", 2, &list_items(&input_series, 2)?)?;
-    splice_list(&head, "alert_rule_test", 2, &tests)
 }
 
 // ---- prometheus-adapter ----------------------------------------------------------------
@@ -1214,41 +1167,8 @@ pub fn adapter_config_map(
 }
 
 #[cfg(test)]
-#[path = "../../benches/support/synthetic.rs"]
-mod synthetic;
-
-#[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The spliced test groups are what serialising each group whole gives, on the
-    /// reference platform and on a generated one with thousands of series and alerts.
-    #[test]
-    fn spliced_test_groups_equal_whole_groups() {
-        let reference = crate::source::SourceFile::new(
-            "platform.toml",
-            include_str!("../../platform.toml").to_string(),
-        );
-        let generated =
-            crate::source::SourceFile::new("generated.toml", synthetic::platform(400, 3));
-        for source in [reference, generated] {
-            for c in crate::compile(&source, crate::Envs::All).unwrap() {
-                let renderer = RuleRenderer::new(&c).unwrap();
-                let rules: Vec<Rule> = c
-                    .platform
-                    .services
-                    .values()
-                    .flat_map(|s| renderer.service_groups(s).unwrap())
-                    .flat_map(|g| g.rules)
-                    .collect();
-                let spliced = promtool_tests(&c, &rules).unwrap();
-                let whole =
-                    promtool_tests_with(&c, &rules, &|g| crate::emit::to_yaml(&[g])).unwrap();
-                assert!(spliced.0.contains("exp_alerts:\n"), "{}", source.name);
-                assert_eq!(spliced, whole, "{} --env {}", source.name, c.platform.env);
-            }
-        }
-    }
 
     fn days(n: u64) -> Duration {
         Duration { millis: n * DAY }
