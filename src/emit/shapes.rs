@@ -511,14 +511,16 @@ impl<'a, 'f> ser::Serializer for &'a mut Walk<'f> {
     }
 
     fn serialize_str(self, v: &str) -> WalkResult {
-        // Both markers are encoded with a leading 0xEE byte: one memchr finds candidates.
-        if v.as_bytes().contains(&0xEE) && v.contains([OPEN, CLOSE]) {
-            return Err(Unshaped);
-        }
+        // One pass for both: a line break, and the lead byte (0xEE) of either marker.
+        let multiline = match v.bytes().position(|b| b == b'\n' || b == 0xEE) {
+            None => false,
+            Some(_) if v.contains([OPEN, CLOSE]) => return Err(Unshaped),
+            Some(_) => v.contains('\n'),
+        };
         let key = std::mem::take(&mut self.in_key);
         let form = if key {
             self.forms.key(v)
-        } else if v.contains('\n') && std::mem::take(&mut self.map_value) {
+        } else if multiline && std::mem::take(&mut self.map_value) {
             self.forms.block(v)
         } else {
             self.forms.value(v)

@@ -179,19 +179,21 @@ impl Matcher {
 }
 
 /// A PromQL string literal: every character that could end or escape it is escaped.
-fn quote(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
+fn write_quoted(f: &mut fmt::Formatter<'_>, value: &str) -> fmt::Result {
+    f.write_str("\"")?;
+    let mut rest = value;
+    // Runs without a character to escape are written as they are.
+    while let Some(at) = rest.find(['"', '\\', '\n']) {
+        f.write_str(&rest[..at])?;
+        f.write_str(match rest.as_bytes()[at] {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            _ => "\\n",
+        })?;
+        rest = &rest[at + 1..];
     }
-    out.push('"');
-    out
+    f.write_str(rest)?;
+    f.write_str("\"")
 }
 
 /// The range of a range-vector selector.
@@ -332,7 +334,9 @@ impl fmt::Display for Expr {
                             MatchOp::Eq => "=",
                             MatchOp::Re => "=~",
                         };
-                        write!(f, "{}{op}{}", m.label, quote(&m.value))?;
+                        f.write_str(&m.label)?;
+                        f.write_str(op)?;
+                        write_quoted(f, &m.value)?;
                     }
                     f.write_str("}")?;
                 }
@@ -342,7 +346,8 @@ impl fmt::Display for Expr {
                 Ok(())
             }
             Expr::Call(name, args) => {
-                write!(f, "{name}(")?;
+                f.write_str(name)?;
+                f.write_str("(")?;
                 for (i, a) in args.iter().enumerate() {
                     if i > 0 {
                         f.write_str(", ")?;
@@ -359,8 +364,14 @@ impl fmt::Display for Expr {
             } => {
                 f.write_str(op)?;
                 if !labels.is_empty() {
-                    let kw = if *without { "without" } else { "by" };
-                    write!(f, " {kw} ({}) ", labels.join(", "))?;
+                    f.write_str(if *without { " without (" } else { " by (" })?;
+                    for (i, l) in labels.iter().enumerate() {
+                        if i > 0 {
+                            f.write_str(", ")?;
+                        }
+                        f.write_str(l)?;
+                    }
+                    f.write_str(") ")?;
                 }
                 write!(f, "({expr})")
             }
