@@ -8,7 +8,7 @@
 //!
 //! A document is first walked by a small serde serializer ([`Walk`]) that records its
 //! *shape* (nesting, struct field names, list lengths, booleans, floats, nulls and any
-//! multi-line string, which becomes a block scalar) and, for every other scalar (strings,
+//! multi-line string that is not a map value) and, for every other scalar (strings,
 //! integers and map keys), the exact text serde-saphyr writes for it. That text comes from
 //! serde-saphyr itself: each distinct string is serialised alone, as a one-item list or a
 //! one-entry map, and the result cached per thread. The first document of a shape is
@@ -19,8 +19,11 @@
 //! Every byte therefore still comes from serde-saphyr. This is exact because serde-saphyr
 //! writes a single-line string's text the same way wherever it stands in block style (a
 //! map value or a list item: plain when that is safe, else double-quoted) and a simple key
-//! the same way in every map; anything whose layout depends on its content (a multi-line
-//! string, a key too long for the simple form) is part of the shape instead. Values this
+//! the same way in every map. A multi-line map value is a literal block scalar whose lines
+//! serde-saphyr indents two columns past its key: its text is taken for a key in the first
+//! column and re-indented for the key's column in the skeleton. Anything else whose layout
+//! depends on its content (a multi-line list item, a key too long for the simple form) is
+//! part of the shape instead. Values this
 //! walk does not model (enum variants with data, byte strings, serde-saphyr's own wrapper
 //! types, text containing the marker characters) are serialised directly, as are documents
 //! whose skeleton does not read back as expected. Tests compare the two paths on every

@@ -210,7 +210,6 @@ fn ref_id(i: usize) -> String {
     id
 }
 
-/// Dashboard links: the dashboards this one points at, then every dashboard of the platform.
 /// A dashboard link: to a dependency's dashboard, or to all of the platform's.
 #[derive(Serialize)]
 struct Link<'a> {
@@ -232,6 +231,7 @@ struct Link<'a> {
     keep_time: bool,
 }
 
+/// Dashboard links: the dashboards this one points at, then every dashboard of the platform.
 fn links<'a>(platform: &'a Platform, to: &[(&str, &'a str)]) -> Vec<Link<'a>> {
     let mut out: Vec<Link> = to
         .iter()
