@@ -219,14 +219,63 @@ pub struct RenderOptions {
 
 /// `berrys render`: lint, then write (or with `--check`, compare) the output directory.
 pub fn render(opts: &RenderOptions, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let env_name = opts.env.as_deref().unwrap_or(crate::model::BASE_ENV);
+    let dir = opts
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| Path::new("rendered").join(env_name));
+    std::thread::scope(|scope| {
+        // The previous output's other files are carried into a staging directory while the
+        // platform is read and linted (parsing leaves a core idle). Only over an existing
+        // output: a render that stops at lint creates no directory.
+        let early =
+            (!opts.check && dir.is_dir()).then(|| scope.spawn(|| emit::Stage::prepare(&dir)));
+        let target = lint_for_render(opts, env_name, out, err);
+        let target = match target {
+            Ok(target) => target,
+            Err(code) => {
+                match early.map(|h| h.join()) {
+                    Some(Ok(Ok(stage))) => stage.discard(),
+                    Some(Err(panic)) => std::panic::resume_unwind(panic),
+                    Some(Ok(Err(_))) | None => {}
+                }
+                return code;
+            }
+        };
+        if opts.check {
+            return check_rendered(opts, &dir, &target, out, err);
+        }
+        let stage = match early {
+            Some(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            None => emit::Stage::prepare(&dir),
+        };
+        // Files stream to the staging directory as they are rendered.
+        match stage.and_then(|stage| stage.write(|sink| render::render_to(&target, sink))) {
+            Ok(count) => {
+                let _ = writeln!(err, "wrote {count} files to {}", dir.display());
+                EXIT_OK
+            }
+            Err(e) => {
+                let _ = writeln!(err, "error: {e}; the previous output is unchanged");
+                EXIT_ERROR
+            }
+        }
+    })
+}
+
+/// The lint half of `render`: the environment to render, or the exit code when lint
+/// reports errors or the environment does not compile.
+fn lint_for_render(
+    opts: &RenderOptions,
+    env_name: &str,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<crate::Compiled, i32> {
     let envs = match &opts.env {
         Some(e) => Envs::One(Some(e)),
         None => Envs::All,
     };
-    let (_, linted) = match check_and_report(&opts.file, envs, opts.output, out, err) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+    let (_, linted) = check_and_report(&opts.file, envs, opts.output, out, err)?;
     let errors = linted
         .findings
         .iter()
@@ -237,9 +286,8 @@ pub fn render(opts: &RenderOptions, out: &mut dyn Write, err: &mut dyn Write) ->
             err,
             "error: {errors} lint error(s) block rendering; nothing was written"
         );
-        return EXIT_FINDINGS;
+        return Err(EXIT_FINDINGS);
     }
-    let env_name = opts.env.as_deref().unwrap_or(crate::model::BASE_ENV);
     // Only the rendered environment is needed from here on; the others are freed now.
     let Some(target) = linted
         .compiled
@@ -247,70 +295,64 @@ pub fn render(opts: &RenderOptions, out: &mut dyn Write, err: &mut dyn Write) ->
         .find(|c| c.platform.env == env_name)
     else {
         let _ = writeln!(err, "error: environment `{env_name}` was not compiled");
-        return EXIT_ERROR;
+        return Err(EXIT_ERROR);
     };
-    let dir = opts
-        .out_dir
-        .clone()
-        .unwrap_or_else(|| Path::new("rendered").join(env_name));
-    if opts.check {
-        let files = match render::render(&target) {
-            Ok(f) => f,
-            Err(e) => {
-                let _ = writeln!(err, "error: {e}");
-                return EXIT_ERROR;
-            }
-        };
-        let report = emit::check(&dir, &files);
-        if report.is_clean() {
-            let _ = writeln!(
-                err,
-                "{} is up to date ({} files)",
-                dir.display(),
-                files.len() + 1
-            );
-            return EXIT_OK;
+    Ok(target)
+}
+
+/// `render --check`: the output directory compared with what would be written.
+fn check_rendered(
+    opts: &RenderOptions,
+    dir: &Path,
+    target: &crate::Compiled,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let files = match render::render(target) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            return EXIT_ERROR;
         }
-        for (what, paths) in [
-            ("stale", &report.stale),
-            ("missing", &report.missing),
-            ("extra", &report.extra),
-        ] {
-            for p in paths {
-                let _ = writeln!(out, "{what}: {}", dir.join(p).display());
-            }
-        }
-        let mut fix = "berrys render".to_string();
-        if opts.file != Path::new("platform.toml") {
-            fix.push_str(&format!(" -f {}", opts.file.display()));
-        }
-        if let Some(e) = &opts.env {
-            fix.push_str(&format!(" --env {e}"));
-        }
-        if let Some(d) = &opts.out_dir {
-            fix.push_str(&format!(" --out {}", d.display()));
-        }
+    };
+    let report = emit::check(dir, &files);
+    if report.is_clean() {
         let _ = writeln!(
             err,
-            "error: {} is out of date ({} stale, {} missing, {} extra); run `{fix}` and commit the result",
+            "{} is up to date ({} files)",
             dir.display(),
-            report.stale.len(),
-            report.missing.len(),
-            report.extra.len(),
+            files.len() + 1
         );
-        return EXIT_FINDINGS;
+        return EXIT_OK;
     }
-    // Files stream to the staging directory as they are rendered.
-    match emit::write_with(&dir, |sink| render::render_to(&target, sink)) {
-        Ok(count) => {
-            let _ = writeln!(err, "wrote {count} files to {}", dir.display());
-            EXIT_OK
-        }
-        Err(e) => {
-            let _ = writeln!(err, "error: {e}; the previous output is unchanged");
-            EXIT_ERROR
+    for (what, paths) in [
+        ("stale", &report.stale),
+        ("missing", &report.missing),
+        ("extra", &report.extra),
+    ] {
+        for p in paths {
+            let _ = writeln!(out, "{what}: {}", dir.join(p).display());
         }
     }
+    let mut fix = "berrys render".to_string();
+    if opts.file != Path::new("platform.toml") {
+        fix.push_str(&format!(" -f {}", opts.file.display()));
+    }
+    if let Some(e) = &opts.env {
+        fix.push_str(&format!(" --env {e}"));
+    }
+    if let Some(d) = &opts.out_dir {
+        fix.push_str(&format!(" --out {}", d.display()));
+    }
+    let _ = writeln!(
+        err,
+        "error: {} is out of date ({} stale, {} missing, {} extra); run `{fix}` and commit the result",
+        dir.display(),
+        report.stale.len(),
+        report.missing.len(),
+        report.extra.len(),
+    );
+    EXIT_FINDINGS
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

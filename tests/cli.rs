@@ -202,6 +202,20 @@ fn failed_render_leaves_previous_output_untouched() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(leftovers, vec![std::ffi::OsString::from("base")]);
+
+    // Lint errors stop it as well, after the previous output's other files were already
+    // being staged beside it: the stage goes, the output stays.
+    fs::write(ws.path().join("rendered/base/NOTES.md"), "hand-written\n").unwrap();
+    let before = tree(&ws.path().join("rendered/base"));
+    copy_fixture(ws.path(), "lint/br003-pool-overcommit.fires.toml");
+    let out = berrys(ws.path()).arg("render").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(tree(&ws.path().join("rendered/base")), before);
+    let leftovers: Vec<_> = fs::read_dir(ws.path().join("rendered"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers, vec![std::ffi::OsString::from("base")]);
 }
 
 #[test]

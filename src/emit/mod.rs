@@ -279,46 +279,96 @@ pub fn write_with(
     dir: &Path,
     produce: impl FnOnce(&crate::render::Sink<'_>) -> Result<(), EmitError>,
 ) -> Result<usize, EmitError> {
-    if dir.exists() && !dir.is_dir() {
-        return Err(EmitError::NotADirectory(dir.to_path_buf()));
-    }
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&parent).map_err(io_err("cannot create", &parent))?;
-    let base = dir
-        .file_name()
-        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-    let pid = std::process::id();
-    let stage = parent.join(format!(".{base}.berrys-stage-{pid}"));
-    let old = parent.join(format!(".{base}.berrys-old-{pid}"));
+    Stage::prepare(dir)?.write(produce)
+}
 
-    let result = stage_and_swap(dir, &stage, &old, produce);
-    if result.is_err() {
-        // Best effort: a leftover stage must not be mistaken for output.
-        let _ = fs::remove_dir_all(&stage);
+/// A staging directory next to an output directory, holding (hard links to) the files of
+/// the previous output that berrys did not write: the first half of [`write_with`], which
+/// can run while the platform is still being read and linted.
+#[derive(Debug)]
+pub struct Stage {
+    dir: PathBuf,
+    stage: PathBuf,
+    old: PathBuf,
+    /// The previous output's files carried into the stage.
+    carried: BTreeSet<PathBuf>,
+}
+
+impl Stage {
+    pub fn prepare(dir: &Path) -> Result<Stage, EmitError> {
+        if dir.exists() && !dir.is_dir() {
+            return Err(EmitError::NotADirectory(dir.to_path_buf()));
+        }
+        let parent = match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&parent).map_err(io_err("cannot create", &parent))?;
+        let base = dir
+            .file_name()
+            .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+        let pid = std::process::id();
+        let mut stage = Stage {
+            dir: dir.to_path_buf(),
+            stage: parent.join(format!(".{base}.berrys-stage-{pid}")),
+            old: parent.join(format!(".{base}.berrys-old-{pid}")),
+            carried: BTreeSet::new(),
+        };
+        match stage.carry_over() {
+            Ok(()) => Ok(stage),
+            Err(e) => {
+                stage.discard();
+                Err(e)
+            }
+        }
     }
-    result
+
+    fn carry_over(&mut self) -> Result<(), EmitError> {
+        if self.stage.exists() {
+            fs::remove_dir_all(&self.stage).map_err(io_err("cannot remove", &self.stage))?;
+        }
+        fs::create_dir_all(&self.stage).map_err(io_err("cannot create", &self.stage))?;
+        if self.dir.is_dir() {
+            let ours = previous_manifest(&self.dir);
+            let ours: BTreeSet<PathBuf> = ours.iter().map(PathBuf::from).collect();
+            carry_over(
+                &self.dir,
+                &self.stage,
+                Path::new(""),
+                &ours,
+                &mut self.carried,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Removes the stage: nothing is written after all.
+    pub fn discard(self) {
+        // Best effort: a leftover stage must not be mistaken for output.
+        let _ = fs::remove_dir_all(&self.stage);
+    }
+
+    /// The second half of [`write_with`]: the files `produce` hands to the sink go into the
+    /// stage, which then replaces the output directory.
+    pub fn write(
+        self,
+        produce: impl FnOnce(&crate::render::Sink<'_>) -> Result<(), EmitError>,
+    ) -> Result<usize, EmitError> {
+        let result = stage_and_swap(&self.dir, &self.stage, &self.old, &self.carried, produce);
+        if result.is_err() {
+            self.discard();
+        }
+        result
+    }
 }
 
 fn stage_and_swap(
     dir: &Path,
     stage: &Path,
     old: &Path,
+    carried: &BTreeSet<PathBuf>,
     produce: impl FnOnce(&crate::render::Sink<'_>) -> Result<(), EmitError>,
 ) -> Result<usize, EmitError> {
-    if stage.exists() {
-        fs::remove_dir_all(stage).map_err(io_err("cannot remove", stage))?;
-    }
-    fs::create_dir_all(stage).map_err(io_err("cannot create", stage))?;
-
-    let mut carried = BTreeSet::new();
-    if dir.is_dir() {
-        let ours = previous_manifest(dir);
-        let ours: BTreeSet<PathBuf> = ours.iter().map(PathBuf::from).collect();
-        carry_over(dir, stage, Path::new(""), &ours, &mut carried)?;
-    }
     let written = Mutex::new(BTreeSet::new());
     let made_dirs = Mutex::new(BTreeSet::new());
     let locked = || EmitError::Io {
