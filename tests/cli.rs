@@ -197,11 +197,7 @@ fn failed_render_leaves_previous_output_untouched() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(tree(&ws.path().join("rendered/base")), before);
     // No staging directory is left behind either.
-    let leftovers: Vec<_> = fs::read_dir(ws.path().join("rendered"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(leftovers, vec![std::ffi::OsString::from("base")]);
+    assert_only_base_rendered(ws.path());
 
     // Lint errors stop it as well, after the previous output's other files were already
     // being staged beside it: the stage goes, the output stays.
@@ -211,11 +207,16 @@ fn failed_render_leaves_previous_output_untouched() {
     let out = berrys(ws.path()).arg("render").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(tree(&ws.path().join("rendered/base")), before);
-    let leftovers: Vec<_> = fs::read_dir(ws.path().join("rendered"))
+    assert_only_base_rendered(ws.path());
+}
+
+/// `rendered/` holds the base output and nothing else (no staging directory).
+fn assert_only_base_rendered(ws: &Path) {
+    let entries: Vec<_> = fs::read_dir(ws.join("rendered"))
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert_eq!(leftovers, vec![std::ffi::OsString::from("base")]);
+    assert_eq!(entries, vec![std::ffi::OsString::from("base")]);
 }
 
 #[test]

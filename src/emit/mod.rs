@@ -82,12 +82,28 @@ pub fn list_items<I: Serialize>(items: &[I], column: usize) -> Result<String, Em
 /// `text` with every non-empty line indented by `column` (empty lines, inside block
 /// scalars, carry no indentation).
 pub fn indent_lines(out: &mut String, text: &str, column: usize) {
+    let _ = indented(text, &" ".repeat(column), |chunk| {
+        out.push_str(chunk);
+        Ok::<(), std::convert::Infallible>(())
+    });
+}
+
+/// `text` in chunks, `indent` before each non-empty line.
+fn indented<E>(
+    text: &str,
+    indent: &str,
+    mut f: impl FnMut(&str) -> Result<(), E>,
+) -> Result<(), E> {
+    if indent.is_empty() {
+        return f(text);
+    }
     for line in text.split_inclusive('\n') {
         if line != "\n" {
-            out.extend(std::iter::repeat_n(' ', column));
+            f(indent)?;
         }
-        out.push_str(line);
+        f(line)?;
     }
+    Ok(())
 }
 
 /// `document` with its one line `<column spaces><key>: []` replaced by the key and `items`
@@ -222,16 +238,7 @@ fn each_chunk<E>(
 ) -> Result<(), E> {
     let spaces = " ".repeat(indent);
     for p in pieces {
-        if indent == 0 {
-            f(p)?;
-            continue;
-        }
-        for line in p.split_inclusive('\n') {
-            if line != "\n" {
-                f(&spaces)?;
-            }
-            f(line)?;
-        }
+        indented(p, &spaces, &mut f)?;
     }
     Ok(())
 }
