@@ -81,7 +81,7 @@ pub fn list_items<I: Serialize>(items: &[I], column: usize) -> Result<String, Em
 
 /// `text` with every non-empty line indented by `column` (empty lines, inside block
 /// scalars, carry no indentation).
-pub fn indent_lines(out: &mut String, text: &str, column: usize) {
+pub(crate) fn indent_lines(out: &mut String, text: &str, column: usize) {
     let _ = indented(text, &" ".repeat(column), |chunk| {
         out.push_str(chunk);
         Ok::<(), std::convert::Infallible>(())
@@ -321,7 +321,7 @@ impl Stage {
             old: parent.join(format!(".{base}.berrys-old-{pid}")),
             carried: BTreeSet::new(),
         };
-        match stage.carry_over() {
+        match stage.make() {
             Ok(()) => Ok(stage),
             Err(e) => {
                 stage.discard();
@@ -330,7 +330,8 @@ impl Stage {
         }
     }
 
-    fn carry_over(&mut self) -> Result<(), EmitError> {
+    /// A fresh stage directory holding the previous output's files that berrys did not write.
+    fn make(&mut self) -> Result<(), EmitError> {
         if self.stage.exists() {
             fs::remove_dir_all(&self.stage).map_err(io_err("cannot remove", &self.stage))?;
         }

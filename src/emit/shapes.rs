@@ -50,7 +50,7 @@ const MAX_CACHED_LEN: usize = 96;
 const MAX_CACHED_FORMS: usize = 1 << 16;
 
 /// The options of every YAML document berrys writes.
-pub fn options() -> serde_saphyr::SerializerOptions {
+fn options() -> serde_saphyr::SerializerOptions {
     let mut options = serde_saphyr::SerializerOptions::default();
     // Long single-line strings (PromQL, descriptions) stay on one line instead of being
     // folded at 80 columns: folding is lossless but makes queries hard to read and diff.
@@ -327,14 +327,13 @@ fn key_column(before: &str) -> Option<usize> {
 /// A block scalar written for a key in the first column, written for a key at `column`:
 /// the header as it is, every non-empty line indented `column` more.
 fn indent_block(out: &mut String, block: &str, column: usize) {
-    let mut lines = block.split('\n');
-    out.push_str(lines.next().unwrap_or_default());
-    for line in lines {
-        out.push('\n');
-        if !line.is_empty() {
-            out.extend(std::iter::repeat_n(' ', column));
-            out.push_str(line);
+    match block.split_once('\n') {
+        Some((header, lines)) => {
+            out.push_str(header);
+            out.push('\n');
+            super::indent_lines(out, lines, column);
         }
+        None => out.push_str(block),
     }
 }
 
