@@ -156,6 +156,9 @@ struct Forms {
 
 impl Forms {
     fn value(&mut self, s: &str) -> Form {
+        if plain_as_it_is(s) {
+            return Form::Same;
+        }
         if s.contains('\n') {
             return Form::Shape;
         }
@@ -188,6 +191,43 @@ impl Forms {
             (!form.starts_with("? ")).then(|| form.to_string())
         })
     }
+}
+
+/// YAML 1.1 words serde-saphyr quotes as values when they stand alone, in any case.
+const WORDS: [&str; 11] = [
+    "null", "true", "false", "nan", "inf", "yes", "y", "on", "no", "n", "off",
+];
+
+/// Whether serde-saphyr writes `s`, a value in block style, as it is (plain), known without
+/// asking it: most of a platform's strings are new to the cache (every service brings its
+/// own names) and are names, queries or sentences of this kind. Printable ASCII starting
+/// with a letter, `(` or `/` (so neither a number, a date, an indicator nor a document
+/// marker), with no `: `, ` #`, trailing space or trailing colon, and not one of the YAML
+/// 1.1 words: a strict subset of what serde-saphyr writes plain (its `is_plain_value_safe`,
+/// with folding off). Everything else is asked. A test holds this to serde-saphyr's output.
+fn plain_as_it_is(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
+        return false;
+    };
+    if !(first.is_ascii_alphabetic() || first == b'(' || first == b'/')
+        || last == b' '
+        || last == b':'
+        || (bytes.len() <= 5 && WORDS.iter().any(|w| s.eq_ignore_ascii_case(w)))
+    {
+        return false;
+    }
+    let mut previous = first;
+    for &b in &bytes[1..] {
+        if !(b' '..=b'~').contains(&b)
+            || (previous == b':' && b == b' ')
+            || (previous == b' ' && b == b'#')
+        {
+            return false;
+        }
+        previous = b;
+    }
+    true
 }
 
 /// The form of `s`, from `make` (serde-saphyr's text for it, or `None` when its layout is
@@ -919,6 +959,63 @@ mod tests {
         assert!(matches!(forms.value("on"), super::Form::Other(t) if &*t == "\"on\""));
         assert!(matches!(forms.value("a\nb"), super::Form::Shape));
         assert!(matches!(forms.key(&"k".repeat(2000)), super::Form::Shape));
+    }
+
+    /// serde-saphyr's own text for `s` as a list item.
+    fn item_text(s: &str) -> String {
+        let text = direct(&[s]).unwrap();
+        text.strip_prefix("- ")
+            .and_then(|t| t.strip_suffix('\n'))
+            .unwrap_or(&text)
+            .to_string()
+    }
+
+    #[test]
+    fn strings_taken_as_plain_are_plain_to_serde_saphyr() {
+        let plain = [
+            "svc-1",
+            "a",
+            "Requests per second served by svc-99.",
+            "sum(rate(http_requests_total{service=\"a\",code=~\"5..\"}[5m])) > 0.5",
+            "slo:sli_error:ratio_rate5m",
+            "registry.example.com/team/svc:1.2.3",
+            "/healthz",
+            "a#b",
+            "it's 100% [ok] {x} *y* &z !w |v >u `t` @s ,r ?q",
+            "nulls",
+            "Off-by-one",
+        ];
+        for s in plain {
+            assert!(super::plain_as_it_is(s), "{s:?}");
+            assert_eq!(item_text(s), s);
+        }
+        let words = super::WORDS
+            .iter()
+            .flat_map(|w| [w.to_string(), w.to_uppercase()]);
+        let asked: Vec<String> = AWKWARD.iter().map(|s| s.to_string()).chain(words).collect();
+        let mut quoted = 0;
+        for s in &asked {
+            if item_text(s) != *s {
+                quoted += 1;
+                assert!(!super::plain_as_it_is(s), "{s:?}");
+            }
+        }
+        assert!(quoted > asked.len() / 2, "{quoted} of {}", asked.len());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+        /// Whatever is taken as plain without asking serde-saphyr, serde-saphyr writes as it
+        /// is: strings made of the characters the test above is about, the YAML 1.1 words
+        /// among them.
+        #[test]
+        fn plain_without_asking_agrees_with_serde_saphyr(
+            s in r#"(([A-Za-z(/~0-9.+_ -]|[:#'"{}\\]|yes|No|ON|off|n|Y|null|nan|inf|true|é|\t){0,6})"#
+        ) {
+            if super::plain_as_it_is(&s) {
+                prop_assert_eq!(item_text(&s), s);
+            }
+        }
     }
 
     #[derive(Serialize, Debug, Clone)]
