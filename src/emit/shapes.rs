@@ -11,7 +11,12 @@
 //! multi-line string that is not a map value) and, for every other scalar (strings,
 //! integers and map keys), the exact text serde-saphyr writes for it. That text comes from
 //! serde-saphyr itself: each distinct string is serialised alone, as a one-item list or a
-//! one-entry map, and the result cached per thread. The first document of a shape is
+//! one-entry map, and the result cached per thread. Two kinds of string skip that call,
+//! because serde-saphyr's rule for them is plain to see and most strings are new to the
+//! cache (every service brings its own names): printable ASCII that no reading of YAML 1.1
+//! can take for anything but itself is written as it is, and printable ASCII with nothing
+//! to escape but a `: ` or ` #` in it goes in double quotes (`plain_as_it_is`,
+//! `quoted_as_it_is`; property tests hold both to serde-saphyr). The first document of a shape is
 //! serialised by serde-saphyr with a marker (U+E000 index U+E001) in place of each such
 //! scalar ([`Replay`]); that text is kept as the shape's [`Skeleton`], and every document
 //! of the shape is its skeleton with the scalars' texts written into the markers' places.
@@ -141,6 +146,8 @@ enum Form {
     Same,
     /// As this text (quoted).
     Other(Box<str>),
+    /// In double quotes, with nothing to escape.
+    Quoted,
     /// As this block scalar, written for a key in the first column: its lines are indented
     /// by the column of the key it stands under.
     Block(Box<str>),
@@ -158,6 +165,9 @@ impl Forms {
     fn value(&mut self, s: &str) -> Form {
         if plain_as_it_is(s) {
             return Form::Same;
+        }
+        if quoted_as_it_is(s) {
+            return Form::Quoted;
         }
         if s.contains('\n') {
             return Form::Shape;
@@ -182,6 +192,9 @@ impl Forms {
     }
 
     fn key(&mut self, s: &str) -> Form {
+        if plain_key_as_it_is(s) {
+            return Form::Same;
+        }
         if s.contains('\n') {
             return Form::Shape;
         }
@@ -228,6 +241,25 @@ fn plain_as_it_is(s: &str) -> bool {
         previous = b;
     }
     true
+}
+
+/// Whether serde-saphyr writes `s`, a value in block style, in double quotes with nothing
+/// escaped, known without asking it: printable ASCII without `"` or `\`, holding a `: ` or
+/// a ` #`, which no plain scalar can (alert summaries and descriptions often do).
+fn quoted_as_it_is(s: &str) -> bool {
+    s.bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+        && (s.contains(": ") || s.contains(" #"))
+}
+
+/// Whether serde-saphyr writes `s` as a simple map key as it is: a plain value (above) that
+/// starts with a letter, has none of the characters a key in flow style would make
+/// structural (`:`, `,`, brackets and braces) and is short enough for a simple key.
+fn plain_key_as_it_is(s: &str) -> bool {
+    s.len() <= 1024
+        && s.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
+        && !s.contains([':', ',', '[', ']', '{', '}'])
+        && plain_as_it_is(s)
 }
 
 /// The form of `s`, from `make` (serde-saphyr's text for it, or `None` when its layout is
@@ -570,6 +602,11 @@ impl<'a, 'f> ser::Serializer for &'a mut Walk<'f> {
         let block = matches!(form, Form::Block(_));
         match form {
             Form::Same => self.texts.push_str(v),
+            Form::Quoted => {
+                self.texts.push('"');
+                self.texts.push_str(v);
+                self.texts.push('"');
+            }
             Form::Other(text) | Form::Block(text) => self.texts.push_str(&text),
             Form::Shape => {
                 self.event(b's', || Event::Str(v.to_string()));
@@ -1003,6 +1040,68 @@ mod tests {
         assert!(quoted > asked.len() / 2, "{quoted} of {}", asked.len());
     }
 
+    #[test]
+    fn strings_taken_as_quoted_are_quoted_by_serde_saphyr() {
+        for s in [
+            "svc-1: requests are being rejected",
+            "a #b",
+            ": a",
+            "1: yes",
+            "for 5 minutes: the pod is gone, or its /metrics endpoint is #1",
+        ] {
+            assert!(super::quoted_as_it_is(s), "{s:?}");
+            assert_eq!(item_text(s), format!("\"{s}\""));
+        }
+        for s in ["a: \"b\"", "a: \\", "a:\tb", "a: é", "plain", "a:b", "a#b"] {
+            assert!(!super::quoted_as_it_is(s), "{s:?}");
+        }
+    }
+
+    /// serde-saphyr's own text for `s` as a map key.
+    fn key_text(s: &str) -> String {
+        let text = direct(&BTreeMap::from([(s, 0)])).unwrap();
+        text.strip_suffix(": 0\n").unwrap_or(&text).to_string()
+    }
+
+    #[test]
+    fn keys_taken_as_plain_are_plain_to_serde_saphyr() {
+        for s in [
+            "app.kubernetes.io/name",
+            "a",
+            "checksum/config",
+            "it's a key#1",
+            "x-y_z",
+        ] {
+            assert!(super::plain_key_as_it_is(s), "{s:?}");
+            assert_eq!(key_text(s), s);
+        }
+        for s in [
+            "a:b",
+            "a,b",
+            "a[0]",
+            "{a}",
+            "(a)",
+            "/a",
+            "yes",
+            &"k".repeat(1025),
+        ] {
+            assert!(!super::plain_key_as_it_is(s), "{s:?}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+        /// As above, for map keys.
+        #[test]
+        fn plain_keys_without_asking_agree_with_serde_saphyr(
+            s in r#"(([A-Za-z(/~0-9.+_ -]|[:#',\[\]"{}\\]|yes|No|ON|off|n|Y|null|nan|inf|true|é|\t){0,6})"#
+        ) {
+            if super::plain_key_as_it_is(&s) {
+                prop_assert_eq!(key_text(&s), s);
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2048))]
         /// Whatever is taken as plain without asking serde-saphyr, serde-saphyr writes as it
@@ -1014,6 +1113,8 @@ mod tests {
         ) {
             if super::plain_as_it_is(&s) {
                 prop_assert_eq!(item_text(&s), s);
+            } else if super::quoted_as_it_is(&s) {
+                prop_assert_eq!(item_text(&s), format!("\"{s}\""));
             }
         }
     }
