@@ -16,12 +16,14 @@
 //! cache (every service brings its own names): printable ASCII that no reading of YAML 1.1
 //! can take for anything but itself is written as it is, and printable ASCII with nothing
 //! to escape but a `: ` or ` #` in it goes in double quotes (`plain_as_it_is`,
-//! `quoted_as_it_is`; property tests hold both to serde-saphyr). The first document of a shape is
-//! serialised by serde-saphyr with a marker (U+E000 index U+E001) in place of each such
-//! scalar ([`Replay`]); that text is kept as the shape's [`Skeleton`], and every document
-//! of the shape is its skeleton with the scalars' texts written into the markers' places.
+//! `quoted_as_it_is`; property tests hold both to serde-saphyr's output). The first
+//! document of a shape is serialised by serde-saphyr with a marker (U+E000 index U+E001) in
+//! place of each such scalar ([`Replay`]); that text is kept as the shape's [`Skeleton`],
+//! and every document of the shape is its skeleton with the scalars' texts written into
+//! the markers' places.
 //!
-//! Every byte therefore still comes from serde-saphyr. This is exact because serde-saphyr
+//! The layout therefore still comes from serde-saphyr, and every scalar is written as
+//! serde-saphyr writes it. This is exact because serde-saphyr
 //! writes a single-line string's text the same way wherever it stands in block style (a
 //! map value or a list item: plain when that is safe, else double-quoted) and a simple key
 //! the same way in every map. A multi-line map value is a literal block scalar whose lines
@@ -1057,6 +1059,10 @@ mod tests {
         }
     }
 
+    /// Short strings of the characters and YAML 1.1 words that decide quoting.
+    const NEAR_MISSES: &str =
+        r#"(([A-Za-z(/~0-9.+_ -]|[:#',\[\]"{}\\]|yes|No|ON|off|n|Y|null|nan|inf|true|é|\t){0,6})"#;
+
     /// serde-saphyr's own text for `s` as a map key.
     fn key_text(s: &str) -> String {
         let text = direct(&BTreeMap::from([(s, 0)])).unwrap();
@@ -1094,7 +1100,7 @@ mod tests {
         /// As above, for map keys.
         #[test]
         fn plain_keys_without_asking_agree_with_serde_saphyr(
-            s in r#"(([A-Za-z(/~0-9.+_ -]|[:#',\[\]"{}\\]|yes|No|ON|off|n|Y|null|nan|inf|true|é|\t){0,6})"#
+            s in NEAR_MISSES
         ) {
             if super::plain_key_as_it_is(&s) {
                 prop_assert_eq!(key_text(&s), s);
@@ -1104,12 +1110,11 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2048))]
-        /// Whatever is taken as plain without asking serde-saphyr, serde-saphyr writes as it
-        /// is: strings made of the characters the test above is about, the YAML 1.1 words
-        /// among them.
+        /// Whatever is taken as plain (or as quoted with nothing to escape) without asking
+        /// serde-saphyr, serde-saphyr writes so.
         #[test]
         fn plain_without_asking_agrees_with_serde_saphyr(
-            s in r#"(([A-Za-z(/~0-9.+_ -]|[:#'"{}\\]|yes|No|ON|off|n|Y|null|nan|inf|true|é|\t){0,6})"#
+            s in NEAR_MISSES
         ) {
             if super::plain_as_it_is(&s) {
                 prop_assert_eq!(item_text(&s), s);
