@@ -164,11 +164,12 @@ struct Forms {
 }
 
 impl Forms {
-    fn value(&mut self, s: &str) -> Form {
-        if plain_as_it_is(s) {
+    /// `s` as a value; `scan` is [`Scan::of`] it.
+    fn value(&mut self, s: &str, scan: Scan) -> Form {
+        if plain_as_it_is(s, scan) {
             return Form::Same;
         }
-        if quoted_as_it_is(s) {
+        if quoted_as_it_is(s, scan) {
             return Form::Quoted;
         }
         if s.contains('\n') {
@@ -220,38 +221,83 @@ const WORDS: [&str; 11] = [
 /// marker), with no `: `, ` #`, trailing space or trailing colon, and not one of the YAML
 /// 1.1 words: a strict subset of what serde-saphyr writes plain (its `is_plain_value_safe`,
 /// with folding off). Everything else is asked. A test holds this to serde-saphyr's output.
-fn plain_as_it_is(s: &str) -> bool {
+fn plain_as_it_is(s: &str, scan: Scan) -> bool {
     let bytes = s.as_bytes();
     let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
         return false;
     };
-    if !(first.is_ascii_alphabetic() || first == b'(' || first == b'/')
-        || last == b' '
-        || last == b':'
-        || (bytes.len() <= 5 && WORDS.iter().any(|w| s.eq_ignore_ascii_case(w)))
-    {
-        return false;
-    }
-    let mut previous = first;
-    for &b in &bytes[1..] {
-        if !(b' '..=b'~').contains(&b)
-            || (previous == b':' && b == b' ')
-            || (previous == b' ' && b == b'#')
-        {
-            return false;
-        }
-        previous = b;
-    }
-    true
+    (first.is_ascii_alphabetic() || first == b'(' || first == b'/')
+        && last != b' '
+        && last != b':'
+        && !(bytes.len() <= 5 && WORDS.iter().any(|w| s.eq_ignore_ascii_case(w)))
+        && scan.printable()
+        && !mapping_or_comment(s, scan)
 }
 
 /// Whether serde-saphyr writes `s`, a value in block style, in double quotes with nothing
 /// escaped, known without asking it: printable ASCII without `"` or `\`, holding a `: ` or
 /// a ` #`, which no plain scalar can (alert summaries and descriptions often do).
-fn quoted_as_it_is(s: &str) -> bool {
-    s.bytes()
-        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
-        && (s.contains(": ") || s.contains(" #"))
+fn quoted_as_it_is(s: &str, scan: Scan) -> bool {
+    scan.printable() && !scan.has(Scan::QUOTE_OR_BACKSLASH) && mapping_or_comment(s, scan)
+}
+
+/// Whether `s` holds a `: ` or a ` #`, which would make a plain scalar a mapping or a comment.
+fn mapping_or_comment(s: &str, scan: Scan) -> bool {
+    scan.has(Scan::COLON_OR_HASH) && (s.contains(": ") || s.contains(" #"))
+}
+
+/// [`Scan`]'s flags of each byte.
+const SCAN_FLAGS: [u8; 256] = {
+    let mut table = [Scan::UNPRINTABLE; 256];
+    let mut b = b' ';
+    while b <= b'~' {
+        table[b as usize] = match b {
+            b':' | b'#' => Scan::COLON_OR_HASH,
+            b'"' | b'\\' => Scan::QUOTE_OR_BACKSLASH,
+            _ => 0,
+        };
+        b += 1;
+    }
+    table
+};
+
+/// What one pass over a string's bytes finds. Every string of every document is scanned,
+/// so the pass has no early exit: 16 bytes at a time without a branch (the compiler
+/// vectorises it), the rest through a table.
+#[derive(Clone, Copy)]
+struct Scan(u8);
+
+impl Scan {
+    /// Anything but printable ASCII (space to tilde): a control, a line break, a marker.
+    const UNPRINTABLE: u8 = 1;
+    const COLON_OR_HASH: u8 = 2;
+    const QUOTE_OR_BACKSLASH: u8 = 4;
+
+    fn of(s: &str) -> Scan {
+        let chunks = s.as_bytes().chunks_exact(16);
+        // Short strings (most names) are all remainder: a table lookup per byte.
+        let mut flags = chunks
+            .remainder()
+            .iter()
+            .fold(0, |flags, &b| flags | SCAN_FLAGS[usize::from(b)]);
+        for chunk in chunks {
+            flags |= chunk.iter().fold(0, |flags, &b| {
+                flags
+                    | u8::from(b.wrapping_sub(b' ') >= 0x5f)
+                    | (u8::from((b == b':') | (b == b'#')) << 1)
+                    | (u8::from((b == b'"') | (b == b'\\')) << 2)
+            });
+        }
+        Scan(flags)
+    }
+
+    fn printable(self) -> bool {
+        !self.has(Scan::UNPRINTABLE)
+    }
+
+    fn has(self, flag: u8) -> bool {
+        self.0 & flag != 0
+    }
 }
 
 /// Whether serde-saphyr writes `s` as a simple map key as it is: a plain value (above) that
@@ -261,7 +307,7 @@ fn plain_key_as_it_is(s: &str) -> bool {
     s.len() <= 1024
         && s.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
         && !s.contains([':', ',', '[', ']', '{', '}'])
-        && plain_as_it_is(s)
+        && plain_as_it_is(s, Scan::of(s))
 }
 
 /// The form of `s`, from `make` (serde-saphyr's text for it, or `None` when its layout is
@@ -587,11 +633,12 @@ impl<'a, 'f> ser::Serializer for &'a mut Walk<'f> {
     }
 
     fn serialize_str(self, v: &str) -> WalkResult {
-        // One pass for both: a line break, and the lead byte (0xEE) of either marker.
-        let multiline = match v.bytes().position(|b| b == b'\n' || b == 0xEE) {
-            None => false,
-            Some(_) if v.contains([OPEN, CLOSE]) => return Err(Unshaped),
-            Some(_) => v.contains('\n'),
+        // Printable ASCII holds neither a line break nor a marker (lead byte 0xEE).
+        let scan = Scan::of(v);
+        let multiline = match scan.printable() {
+            true => false,
+            false if v.contains([OPEN, CLOSE]) => return Err(Unshaped),
+            false => v.contains('\n'),
         };
         let key = std::mem::take(&mut self.in_key);
         let form = if key {
@@ -599,7 +646,7 @@ impl<'a, 'f> ser::Serializer for &'a mut Walk<'f> {
         } else if multiline && std::mem::take(&mut self.map_value) {
             self.forms.block(v)
         } else {
-            self.forms.value(v)
+            self.forms.value(v, scan)
         };
         let block = matches!(form, Form::Block(_));
         match form {
@@ -862,7 +909,7 @@ mod tests {
     use proptest::prelude::*;
     use serde::Serialize;
 
-    use super::{Forms, Skeleton, direct, to_string};
+    use super::{Forms, Scan, Skeleton, direct, to_string};
 
     #[derive(Serialize)]
     struct Doc {
@@ -994,9 +1041,17 @@ mod tests {
     #[test]
     fn forms_are_serde_saphyrs_own() {
         let mut forms = Forms::default();
-        assert!(matches!(forms.value("plain"), super::Form::Same));
-        assert!(matches!(forms.value("on"), super::Form::Other(t) if &*t == "\"on\""));
-        assert!(matches!(forms.value("a\nb"), super::Form::Shape));
+        assert!(matches!(
+            forms.value("plain", Scan::of("plain")),
+            super::Form::Same
+        ));
+        assert!(
+            matches!(forms.value("on", Scan::of("on")), super::Form::Other(t) if &*t == "\"on\"")
+        );
+        assert!(matches!(
+            forms.value("a\nb", Scan::of("a\nb")),
+            super::Form::Shape
+        ));
         assert!(matches!(forms.key(&"k".repeat(2000)), super::Form::Shape));
     }
 
@@ -1025,7 +1080,7 @@ mod tests {
             "Off-by-one",
         ];
         for s in plain {
-            assert!(super::plain_as_it_is(s), "{s:?}");
+            assert!(super::plain_as_it_is(s, Scan::of(s)), "{s:?}");
             assert_eq!(item_text(s), s);
         }
         let words = super::WORDS
@@ -1036,7 +1091,7 @@ mod tests {
         for s in &asked {
             if item_text(s) != *s {
                 quoted += 1;
-                assert!(!super::plain_as_it_is(s), "{s:?}");
+                assert!(!super::plain_as_it_is(s, Scan::of(s)), "{s:?}");
             }
         }
         assert!(quoted > asked.len() / 2, "{quoted} of {}", asked.len());
@@ -1051,11 +1106,11 @@ mod tests {
             "1: yes",
             "for 5 minutes: the pod is gone, or its /metrics endpoint is #1",
         ] {
-            assert!(super::quoted_as_it_is(s), "{s:?}");
+            assert!(super::quoted_as_it_is(s, Scan::of(s)), "{s:?}");
             assert_eq!(item_text(s), format!("\"{s}\""));
         }
         for s in ["a: \"b\"", "a: \\", "a:\tb", "a: é", "plain", "a:b", "a#b"] {
-            assert!(!super::quoted_as_it_is(s), "{s:?}");
+            assert!(!super::quoted_as_it_is(s, Scan::of(s)), "{s:?}");
         }
     }
 
@@ -1116,9 +1171,9 @@ mod tests {
         fn plain_without_asking_agrees_with_serde_saphyr(
             s in NEAR_MISSES
         ) {
-            if super::plain_as_it_is(&s) {
+            if super::plain_as_it_is(&s, Scan::of(&s)) {
                 prop_assert_eq!(item_text(&s), s);
-            } else if super::quoted_as_it_is(&s) {
+            } else if super::quoted_as_it_is(&s, Scan::of(&s)) {
                 prop_assert_eq!(item_text(&s), format!("\"{s}\""));
             }
         }
