@@ -72,10 +72,25 @@ impl Dashboard {
 /// A dashboard uid: readable (the dashboard's name) and unique per platform and environment
 /// (a hash of both), at most 40 characters as Grafana requires.
 pub fn uid(platform: &Platform, name: &str) -> String {
-    let digest = Sha256::digest(format!("{}/{}/{name}", platform.name, platform.env));
-    let hash: String = digest[..5].iter().map(|b| format!("{b:02x}")).collect();
-    let readable: String = name.chars().take(29).collect();
-    format!("{}-{hash}", readable.trim_end_matches('-'))
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::new()
+        .chain_update(&platform.name)
+        .chain_update("/")
+        .chain_update(&platform.env)
+        .chain_update("/")
+        .chain_update(name)
+        .finalize();
+    let readable = match name.char_indices().nth(29) {
+        Some((end, _)) => &name[..end],
+        None => name,
+    };
+    let mut uid = readable.trim_end_matches('-').to_string();
+    uid.push('-');
+    for b in &digest[..5] {
+        uid.push(char::from(HEX[usize::from(b >> 4)]));
+        uid.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    uid
 }
 
 fn title(platform: &Platform, name: &str) -> String {
@@ -134,7 +149,7 @@ impl Queries<'_> {
             .map(|(i, (expr, legend))| Target {
                 datasource: self.datasource.clone(),
                 ref_id: ref_id(i),
-                expr: expr.to_string(),
+                expr: expr.text(),
                 legend: legend.to_string(),
                 range: !table,
                 instant: table,

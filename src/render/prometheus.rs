@@ -164,7 +164,7 @@ fn record(name: &str, expr: Expr, labels: BTreeMap<String, String>) -> Rule {
     Rule {
         record: Some(name.to_string()),
         alert: None,
-        expr: expr.to_string(),
+        expr: expr.text(),
         for_: None,
         labels,
         annotations: BTreeMap::new(),
@@ -279,7 +279,7 @@ pub struct Annotations {
     /// the thousands of alerts of a large platform is a concatenation, not a template run.
     /// Anything else in a template (a filter, a block, whitespace control) leaves it to
     /// minijinja.
-    plain: HashMap<String, Vec<Piece>>,
+    plain: HashMap<String, Vec<Piece>, foldhash::fast::FixedState>,
     runbook_url: Option<String>,
 }
 
@@ -329,7 +329,7 @@ impl Annotations {
     pub fn new(runbook_url: Option<String>) -> Result<Annotations, EmitError> {
         let mut env = minijinja::Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-        let mut plain = HashMap::new();
+        let mut plain = HashMap::default();
         let mut name: Option<&str> = None;
         let mut body = String::new();
         let mut add = |name: Option<&str>, body: &str| -> Result<(), EmitError> {
@@ -369,8 +369,12 @@ impl Annotations {
         ctx: &BTreeMap<&str, String>,
     ) -> Result<BTreeMap<String, String>, EmitError> {
         let mut out = BTreeMap::new();
+        let mut name = String::with_capacity(alert.len() + 12);
         for key in ["summary", "description"] {
-            let name = format!("{alert}.{key}");
+            name.clear();
+            name.push_str(alert);
+            name.push('.');
+            name.push_str(key);
             let text = match self.plain.get(&name) {
                 Some(pieces) => fill(pieces, ctx).ok_or_else(|| EmitError::Serialise {
                     kind: "alert annotation".to_string(),
@@ -397,7 +401,7 @@ impl Annotations {
 /// A plain template with its variables from `ctx`; `None` when one is missing (what strict
 /// undefined makes an error).
 fn fill(pieces: &[Piece], ctx: &BTreeMap<&str, String>) -> Option<String> {
-    let mut out = String::new();
+    let mut out = String::with_capacity(128);
     for p in pieces {
         match p {
             Piece::Text(t) => out.push_str(t),
@@ -424,7 +428,7 @@ fn alert(
     Rule {
         record: None,
         alert: Some(name.to_string()),
-        expr: expr.to_string(),
+        expr: expr.text(),
         for_: for_.map(str::to_string),
         labels,
         annotations,

@@ -115,8 +115,8 @@ impl Sub for Ratio {
     }
 }
 
-impl fmt::Display for Ratio {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Ratio {
+    fn write_to<W: fmt::Write>(&self, out: &mut W) -> fmt::Result {
         if !self.terminates() {
             // A repeating decimal has no exact form: 15 significant digits, as many as an
             // f64 holds, with trailing zeros removed.
@@ -124,26 +124,33 @@ impl fmt::Display for Ratio {
             let digits = 15 - (v.abs().log10().floor() as i32 + 1);
             let s = format!("{:.*}", digits.max(0) as usize, v);
             let s = if s.contains('.') {
-                s.trim_end_matches('0').trim_end_matches('.').to_string()
+                s.trim_end_matches('0').trim_end_matches('.')
             } else {
-                s
+                &s
             };
-            return f.write_str(&s);
+            return out.write_str(s);
         }
-        let negative = self.num < 0;
         let mut num = self.num.abs();
-        let int = num / self.den;
+        if self.num < 0 {
+            out.write_char('-')?;
+        }
+        write!(out, "{}", num / self.den)?;
         num %= self.den;
-        let mut out = format!("{}{int}", if negative { "-" } else { "" });
         if num != 0 {
-            out.push('.');
+            out.write_char('.')?;
             while num != 0 {
                 num *= 10;
-                out.push(char::from(b'0' + (num / self.den) as u8));
+                out.write_char(char::from(b'0' + (num / self.den) as u8))?;
                 num %= self.den;
             }
         }
-        f.write_str(&out)
+        Ok(())
+    }
+}
+
+impl fmt::Display for Ratio {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_to(f)
     }
 }
 
@@ -179,7 +186,7 @@ impl Matcher {
 }
 
 /// A PromQL string literal: every character that could end or escape it is escaped.
-fn write_quoted(f: &mut fmt::Formatter<'_>, value: &str) -> fmt::Result {
+fn write_quoted<W: fmt::Write>(f: &mut W, value: &str) -> fmt::Result {
     f.write_str("\"")?;
     let mut rest = value;
     // Runs without a character to escape are written as they are.
@@ -314,10 +321,21 @@ pub fn number(r: Ratio) -> Expr {
     Expr::Number(r)
 }
 
-impl fmt::Display for Expr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Expr {
+    /// The query text, as [`Display`](fmt::Display) writes it, built in one string sized for
+    /// a typical query (thousands are made per platform).
+    pub fn text(&self) -> String {
+        let mut out = String::with_capacity(160);
+        // Writing into a String cannot fail.
+        let _ = self.write_to(&mut out);
+        out
+    }
+
+    /// Written piece by piece, not through format strings: queries are nested a few levels
+    /// deep and every level would parse its own.
+    fn write_to<W: fmt::Write>(&self, f: &mut W) -> fmt::Result {
         match self {
-            Expr::Number(r) => write!(f, "{r}"),
+            Expr::Number(r) => r.write_to(f),
             Expr::Selector {
                 metric,
                 matchers,
@@ -352,7 +370,7 @@ impl fmt::Display for Expr {
                     if i > 0 {
                         f.write_str(", ")?;
                     }
-                    write!(f, "{a}")?;
+                    a.write_to(f)?;
                 }
                 f.write_str(")")
             }
@@ -373,21 +391,51 @@ impl fmt::Display for Expr {
                     }
                     f.write_str(") ")?;
                 }
-                write!(f, "({expr})")
+                f.write_str("(")?;
+                expr.write_to(f)?;
+                f.write_str(")")
             }
             Expr::Binary {
                 lhs,
                 op,
                 matching,
                 rhs,
-            } => match (matching, *op) {
-                // Set operators join whole conditions: one per line reads like the rule.
-                (None, "and" | "or" | "unless") => write!(f, "{lhs}\n{op}\n{rhs}"),
-                (Some(m), _) => write!(f, "{lhs} {op} {m} {rhs}"),
-                (None, _) => write!(f, "{lhs} {op} {rhs}"),
-            },
-            Expr::Paren(e) => write!(f, "({e})"),
+            } => {
+                lhs.write_to(f)?;
+                match (matching, *op) {
+                    // Set operators join whole conditions: one per line reads like the rule.
+                    (None, "and" | "or" | "unless") => {
+                        f.write_str("\n")?;
+                        f.write_str(op)?;
+                        f.write_str("\n")?;
+                    }
+                    (Some(m), _) => {
+                        f.write_str(" ")?;
+                        f.write_str(op)?;
+                        f.write_str(" ")?;
+                        f.write_str(m)?;
+                        f.write_str(" ")?;
+                    }
+                    (None, _) => {
+                        f.write_str(" ")?;
+                        f.write_str(op)?;
+                        f.write_str(" ")?;
+                    }
+                }
+                rhs.write_to(f)
+            }
+            Expr::Paren(e) => {
+                f.write_str("(")?;
+                e.write_to(f)?;
+                f.write_str(")")
+            }
         }
+    }
+}
+
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_to(f)
     }
 }
 
