@@ -851,7 +851,13 @@ impl<'a> Renderer<'a> {
     /// The file of one service's dashboard: its shape's skeleton with its values filled in.
     pub fn service_file(&self, service: &Service) -> Result<OutputFile, EmitError> {
         let name = service.name.get_ref();
-        let ctx = serde_json::to_string(&service_context(&self.q, service)).map_err(json_error)?;
+        // Sized for a typical context, which would otherwise grow through a dozen copies.
+        let mut ctx = Vec::with_capacity(8 << 10);
+        serde_json::to_writer(&mut ctx, &service_context(&self.q, service)).map_err(json_error)?;
+        let ctx = String::from_utf8(ctx).map_err(|e| EmitError::Serialise {
+            kind: "dashboard context".to_string(),
+            message: e.to_string(),
+        })?;
         let mut values = Vec::new();
         let mut key = String::new();
         if shape_of(&ctx, &mut key, &mut values).is_none() {
