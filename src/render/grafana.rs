@@ -961,12 +961,13 @@ fn shape_of<'t>(json: &'t str, key: &mut String, values: &mut Vec<&'t str>) -> O
             b'"' => {
                 let start = at;
                 at += 1;
+                // Queries make most of the text: skip to the next quote or escape at once.
                 loop {
-                    match bytes.get(at)? {
-                        b'\\' => at += 2,
-                        b'"' => break,
-                        _ => at += 1,
+                    at += memchr::memchr2(b'"', b'\\', bytes.get(at..)?)?;
+                    if bytes[at] == b'"' {
+                        break;
                     }
+                    at += 2;
                 }
                 at += 1;
                 let token = &json[start..at];
@@ -1270,6 +1271,9 @@ mod tests {
         assert_eq!(values, [r#""a\\\"b""#, "-0.0015"]);
         let (mut key, mut values) = (String::new(), Vec::new());
         assert!(shape_of(r#"{"a":"unterminated}"#, &mut key, &mut values).is_none());
+        // An escape that runs past the end of the text.
+        assert!(shape_of(r#"{"a":"x\"#, &mut key, &mut values).is_none());
+        assert!(shape_of(r#"{"a":"\"#, &mut key, &mut values).is_none());
         assert!(shape_of("{\"a\":nope}", &mut key, &mut values).is_none());
     }
 
