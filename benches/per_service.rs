@@ -62,4 +62,8 @@ fn main() {
             bytes / services.len()
         );
     }
+    println!(
+        "dashboard template runs (one per new shape): {}",
+        dashboards.template_runs()
+    );
 }

@@ -860,19 +860,29 @@ impl<'a> Renderer<'a> {
         })?;
         let mut values = Vec::new();
         let mut key = String::new();
-        if shape_of(&ctx, &mut key, &mut values).is_none() {
-            return Ok(OutputFile::new(
+        let by_template = || -> Result<OutputFile, EmitError> {
+            Ok(OutputFile::new(
                 &service_path(name),
                 self.service_by_template(service)?.text()?,
-            ));
+            ))
+        };
+        let Some(links) = shape_of(&ctx, &mut key, &mut values) else {
+            return by_template();
+        };
+        let links = match links.map(|i| (i, pretty_links(values[i]))) {
+            Some((i, Some(text))) => Some((i, text)),
+            Some((_, None)) => return by_template(),
+            None => None,
+        };
+        if let Some((i, text)) = &links {
+            values[*i] = text;
         }
         let skeleton = self.skeleton(key, &ctx)?;
-        let text = match skeleton.fill(&values) {
-            Some(text) => text,
+        match skeleton.fill(&values) {
+            Some(text) => Ok(OutputFile::new(&service_path(name), text)),
             // A value the skeleton cannot place (a fraction printed inside a text).
-            None => self.service_by_template(service)?.text()?,
-        };
-        Ok(OutputFile::new(&service_path(name), text))
+            None => by_template(),
+        }
     }
 
     /// The skeleton of the shape `key`, made from `ctx` (a context of that shape, as JSON
@@ -887,7 +897,7 @@ impl<'a> Renderer<'a> {
         }
         let ctx: Value = serde_json::from_str(ctx).map_err(json_error)?;
         let mut next = 0;
-        let marked = with_markers(&ctx, &mut next);
+        let marked = context_markers(&ctx, &mut next);
         let text = self
             .render("service.json", "", String::new(), &marked)?
             .text()?;
@@ -928,6 +938,28 @@ const CLOSE: char = '\u{E001}';
 
 /// The context with every value replaced by its marker. What the template branches on is
 /// kept: booleans, nulls, empty strings and the length of every list.
+/// The context with a marker (`OPEN` index `CLOSE`) in place of every value [`shape_of`]
+/// reads: strings, numbers, and the top-level `links` list as a whole.
+fn context_markers(ctx: &Value, next: &mut usize) -> Value {
+    match ctx {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| match v {
+                    Value::Array(_) if k == LINKS => {
+                        *next += 1;
+                        (
+                            k.clone(),
+                            Value::String(format!("{OPEN}{}{CLOSE}", *next - 1)),
+                        )
+                    }
+                    _ => (k.clone(), with_markers(v, next)),
+                })
+                .collect(),
+        ),
+        _ => with_markers(ctx, next),
+    }
+}
+
 fn with_markers(v: &Value, next: &mut usize) -> Value {
     match v {
         Value::Object(map) => Value::Object(
@@ -949,31 +981,41 @@ fn with_markers(v: &Value, next: &mut usize) -> Value {
 /// and number that [`with_markers`] replaces written as `$` (equal for contexts that it
 /// maps to the same value), and those scalars as JSON tokens, in marker order. `None` for
 /// text this reader does not expect (the caller then runs the template).
-fn shape_of<'t>(json: &'t str, key: &mut String, values: &mut Vec<&'t str>) -> Option<()> {
+fn shape_of<'t>(
+    json: &'t str,
+    key: &mut String,
+    values: &mut Vec<&'t str>,
+) -> Option<Option<usize>> {
     let bytes = json.as_bytes();
     let mut at = 0;
+    let mut depth = 0usize;
+    let mut links = None;
     while at < bytes.len() {
         match bytes[at] {
             b'{' | b'}' | b'[' | b']' | b',' | b':' => {
+                match bytes[at] {
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => depth = depth.checked_sub(1)?,
+                    _ => {}
+                }
                 key.push(char::from(bytes[at]));
                 at += 1;
             }
             b'"' => {
                 let start = at;
-                at += 1;
-                // Queries make most of the text: skip to the next quote or escape at once.
-                loop {
-                    at += memchr::memchr2(b'"', b'\\', bytes.get(at..)?)?;
-                    if bytes[at] == b'"' {
-                        break;
-                    }
-                    at += 2;
-                }
-                at += 1;
+                at = string_end(bytes, at)?;
                 let token = &json[start..at];
                 // Object keys and empty strings are shape; other strings are values.
                 if bytes.get(at) == Some(&b':') || token == "\"\"" {
                     key.push_str(token);
+                    // The top-level link list is one value: its length is not shape.
+                    if depth == 1 && token == LINKS_KEY && bytes.get(at + 1) == Some(&b'[') {
+                        key.push_str(":$");
+                        let list = at + 1;
+                        at = list_end(bytes, list)?;
+                        links = Some(values.len());
+                        values.push(&json[list..at]);
+                    }
                 } else {
                     key.push('$');
                     values.push(token);
@@ -998,7 +1040,72 @@ fn shape_of<'t>(json: &'t str, key: &mut String, values: &mut Vec<&'t str>) -> O
             }
         }
     }
-    Some(())
+    Some(links)
+}
+
+const LINKS: &str = "links";
+const LINKS_KEY: &str = "\"links\"";
+
+/// The index just past the JSON string that starts at `start` (its opening quote).
+fn string_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let mut at = start + 1;
+    // Queries make most of the text: skip to the next quote or escape at once.
+    loop {
+        at += memchr::memchr2(b'"', b'\\', bytes.get(at..)?)?;
+        if bytes[at] == b'"' {
+            return Some(at + 1);
+        }
+        at += 2;
+    }
+}
+
+/// The index just past the JSON list that starts at `start` (its `[`).
+fn list_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut at = start;
+    loop {
+        match bytes.get(at)? {
+            b'"' => {
+                at = string_end(bytes, at)?;
+                continue;
+            }
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(at + 1);
+                }
+            }
+            _ => {}
+        }
+        at += 1;
+    }
+}
+
+/// The link list (compact JSON) as the dashboard prints it: keys sorted as the template
+/// engine writes maps, pretty-printed for its place, a value of the top-level object.
+fn pretty_links(compact: &str) -> Option<String> {
+    fn sort_keys(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                map.sort_keys();
+                map.values_mut().for_each(sort_keys);
+            }
+            Value::Array(items) => items.iter_mut().for_each(sort_keys),
+            _ => {}
+        }
+    }
+    let mut links: Value = serde_json::from_str(compact).ok()?;
+    sort_keys(&mut links);
+    let text = serde_json::to_string_pretty(&links).ok()?;
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push_str("\n  ");
+        }
+        out.push_str(line);
+    }
+    Some(out)
 }
 
 fn json_error(e: serde_json::Error) -> EmitError {
@@ -1235,6 +1342,60 @@ mod tests {
         assert_eq!(skeleton.fill(&[]), None);
         let broken = Skeleton::parse(&format!(r#"{{"a": "{OPEN}x"}}"#));
         assert_eq!(broken.fill(&[r#""v""#]), None);
+    }
+
+    #[test]
+    fn the_top_level_link_list_is_one_value() {
+        let shape = |ctx: Value| {
+            let text = ctx.to_string();
+            let (mut key, mut values) = (String::new(), Vec::new());
+            let links = shape_of(&text, &mut key, &mut values).unwrap();
+            let values: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+            (key, links, values)
+        };
+        let one = json!({"a": "x", "links": [{"t": "b]\"", "tags": ["y"]}], "z": 1});
+        let two = json!({"a": "x", "links": [{"t": "c"}, {"t": "d", "tags": []}], "z": 1});
+        let (key, links, values) = shape(one);
+        assert_eq!(key, r#"{"a":$,"links":$,"z":$}"#);
+        assert_eq!(links, Some(1));
+        assert_eq!(values[1], r#"[{"t":"b]\"","tags":["y"]}]"#);
+        assert_eq!(
+            shape(two).0,
+            key,
+            "the list's length and items are not shape"
+        );
+        // Only at the top level; a nested `links` is shape like any list.
+        let (nested, links, _) = shape(json!({"p": {"links": [1]}}));
+        assert_eq!((nested.as_str(), links), (r#"{"p":{"links":[$]}}"#, None));
+        let (mut key, mut values) = (String::new(), Vec::new());
+        assert!(shape_of(r#"{"links":[{"t":"x"}"#, &mut key, &mut values).is_none());
+        // Marked as one value too, in the same place of the marker order.
+        let mut next = 0;
+        let marked = context_markers(&json!({"a": "x", "links": [{"t": "c"}], "z": 1}), &mut next);
+        assert_eq!(
+            marked,
+            json!({"a": marker(0), "links": marker(1), "z": marker(2)})
+        );
+    }
+
+    #[test]
+    fn links_print_as_the_dashboard_prints_them() {
+        let compact = r#"[{"title":"a","type":"link","tags":[]},{"title":"b","tags":["x"]}]"#;
+        let expected = "[\n    {\n      \"tags\": [],\n      \"title\": \"a\",\n      \"type\": \"link\"\n    },\n    {\n      \"tags\": [\n        \"x\"\n      ],\n      \"title\": \"b\"\n    }\n  ]";
+        assert_eq!(pretty_links(compact).unwrap(), expected);
+        // What a whole dashboard prints for the same list, keys sorted.
+        let doc: Value = serde_json::from_str(&format!("{{\"links\": {compact}}}")).unwrap();
+        let mut sorted = doc.clone();
+        sorted["links"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .for_each(|l| {
+                l.as_object_mut().unwrap().sort_keys();
+            });
+        let whole = serde_json::to_string_pretty(&sorted).unwrap();
+        assert_eq!(whole, format!("{{\n  \"links\": {expected}\n}}"));
+        assert!(pretty_links("[{").is_none());
     }
 
     #[test]
