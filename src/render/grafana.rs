@@ -978,9 +978,10 @@ fn with_markers(v: &Value, next: &mut usize) -> Value {
 }
 
 /// The shape of a context, read from its compact JSON text: the text with every string
-/// and number that [`with_markers`] replaces written as `$` (equal for contexts that it
-/// maps to the same value), and those scalars as JSON tokens, in marker order. `None` for
-/// text this reader does not expect (the caller then runs the template).
+/// and number that [`context_markers`] replaces written as `$` (equal for contexts that it
+/// maps to the same value), and those scalars as JSON tokens, in marker order; the
+/// top-level `links` list is one such value, and its index is returned. `None` for text
+/// this reader does not expect (the caller then runs the template).
 fn shape_of<'t>(
     json: &'t str,
     key: &mut String,
