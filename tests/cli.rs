@@ -191,23 +191,22 @@ fn failed_render_leaves_previous_output_untouched() {
         berrys(ws.path()).arg("render").status().unwrap().code(),
         Some(0)
     );
-    let before = tree(&ws.path().join("rendered/base"));
-    copy_fixture(ws.path(), "invalid/cycle.toml");
-    let out = berrys(ws.path()).arg("render").output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert_eq!(tree(&ws.path().join("rendered/base")), before);
-    // No staging directory is left behind either.
-    assert_only_base_rendered(ws.path());
+    // A render of `fixture` exits with `code` and leaves the output as it was, with no
+    // staging directory behind.
+    let fails_leaving_output = |fixture: &str, code: i32| {
+        let before = tree(&ws.path().join("rendered/base"));
+        copy_fixture(ws.path(), fixture);
+        let out = berrys(ws.path()).arg("render").output().unwrap();
+        assert_eq!(out.status.code(), Some(code), "{fixture}");
+        assert_eq!(tree(&ws.path().join("rendered/base")), before, "{fixture}");
+        assert_only_base_rendered(ws.path());
+    };
+    fails_leaving_output("invalid/cycle.toml", 2);
 
     // Lint errors stop it as well, after the previous output's other files were already
     // being staged beside it: the stage goes, the output stays.
     fs::write(ws.path().join("rendered/base/NOTES.md"), "hand-written\n").unwrap();
-    let before = tree(&ws.path().join("rendered/base"));
-    copy_fixture(ws.path(), "lint/br003-pool-overcommit.fires.toml");
-    let out = berrys(ws.path()).arg("render").output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(tree(&ws.path().join("rendered/base")), before);
-    assert_only_base_rendered(ws.path());
+    fails_leaving_output("lint/br003-pool-overcommit.fires.toml", 1);
 }
 
 /// `rendered/` holds the base output and nothing else (no staging directory).

@@ -362,74 +362,72 @@ impl Stage {
         self,
         produce: impl FnOnce(&crate::render::Sink<'_>) -> Result<(), EmitError>,
     ) -> Result<usize, EmitError> {
-        let result = stage_and_swap(&self.dir, &self.stage, &self.old, &self.carried, produce);
+        let result = self.fill_and_swap(produce);
         if result.is_err() {
             self.discard();
         }
         result
     }
-}
 
-fn stage_and_swap(
-    dir: &Path,
-    stage: &Path,
-    old: &Path,
-    carried: &BTreeSet<PathBuf>,
-    produce: impl FnOnce(&crate::render::Sink<'_>) -> Result<(), EmitError>,
-) -> Result<usize, EmitError> {
-    let written = Mutex::new(BTreeSet::new());
-    let made_dirs = Mutex::new(BTreeSet::new());
-    let locked = || EmitError::Io {
-        action: "cannot write",
-        path: stage.to_path_buf(),
-        source: io::Error::other("a writing thread failed"),
-    };
-    let sink = |f: OutputFile| -> Result<(), EmitError> {
-        let path = stage.join(&f.path);
-        if let Some(p) = path.parent() {
-            // Created under the lock: another thread must not write into a directory that
-            // is recorded but not made yet.
-            let mut made = made_dirs.lock().map_err(|_| locked())?;
-            if !made.contains(p) {
-                fs::create_dir_all(p).map_err(io_err("cannot create", p))?;
-                made.insert(p.to_path_buf());
+    fn fill_and_swap(
+        &self,
+        produce: impl FnOnce(&crate::render::Sink<'_>) -> Result<(), EmitError>,
+    ) -> Result<usize, EmitError> {
+        let (dir, stage, old, carried) = (&self.dir, &self.stage, &self.old, &self.carried);
+        let written = Mutex::new(BTreeSet::new());
+        let made_dirs = Mutex::new(BTreeSet::new());
+        let locked = || EmitError::Io {
+            action: "cannot write",
+            path: stage.to_path_buf(),
+            source: io::Error::other("a writing thread failed"),
+        };
+        let sink = |f: OutputFile| -> Result<(), EmitError> {
+            let path = stage.join(&f.path);
+            if let Some(p) = path.parent() {
+                // Created under the lock: another thread must not write into a directory that
+                // is recorded but not made yet.
+                let mut made = made_dirs.lock().map_err(|_| locked())?;
+                if !made.contains(p) {
+                    fs::create_dir_all(p).map_err(io_err("cannot create", p))?;
+                    made.insert(p.to_path_buf());
+                }
             }
-        }
-        if f.append {
-            // Only onto a file this run has written: never through a carried-over link.
-            if !written.lock().map_err(|_| locked())?.contains(&f.path) {
-                return Err(EmitError::Serialise {
-                    kind: f.path,
-                    message: "appended to before it was started".to_string(),
-                });
+            if f.append {
+                // Only onto a file this run has written: never through a carried-over link.
+                if !written.lock().map_err(|_| locked())?.contains(&f.path) {
+                    return Err(EmitError::Serialise {
+                        kind: f.path,
+                        message: "appended to before it was started".to_string(),
+                    });
+                }
+                return f.write_to(&path).map_err(io_err("cannot write", &path));
             }
-            return f.write_to(&path).map_err(io_err("cannot write", &path));
-        }
-        // A carried-over file of the same name is replaced, never written through.
-        if carried.contains(Path::new(&f.path)) {
-            fs::remove_file(&path).map_err(io_err("cannot replace", &path))?;
-        }
-        f.write_to(&path).map_err(io_err("cannot write", &path))?;
-        written.lock().map_err(|_| locked())?.insert(f.path);
-        Ok(())
-    };
-    produce(&sink)?;
-    let paths = std::mem::take(&mut *written.lock().map_err(|_| locked())?);
-    sink(manifest_of(paths.iter().map(String::as_str)))?;
-    let count = paths.len() + 1;
+            // A carried-over file of the same name is replaced, never written through.
+            if carried.contains(Path::new(&f.path)) {
+                fs::remove_file(&path).map_err(io_err("cannot replace", &path))?;
+            }
+            f.write_to(&path).map_err(io_err("cannot write", &path))?;
+            written.lock().map_err(|_| locked())?.insert(f.path);
+            Ok(())
+        };
+        produce(&sink)?;
+        let paths = std::mem::take(&mut *written.lock().map_err(|_| locked())?);
+        sink(manifest_of(paths.iter().map(String::as_str)))?;
+        let count = paths.len() + 1;
 
-    if dir.exists() {
-        fs::rename(dir, old).map_err(io_err("cannot move aside", dir))?;
-        if let Err(e) = fs::rename(stage, dir) {
-            // Put the previous output back before reporting.
-            let _ = fs::rename(old, dir);
-            return Err(io_err("cannot move into place", dir)(e));
+        if dir.exists() {
+            fs::rename(dir, old).map_err(io_err("cannot move aside", dir))?;
+            if let Err(e) = fs::rename(stage, dir) {
+                // Put the previous output back before reporting.
+                let _ = fs::rename(old, dir);
+                return Err(io_err("cannot move into place", dir)(e));
+            }
+            remove_tree(old)?;
+        } else {
+            fs::rename(stage, dir).map_err(io_err("cannot move into place", dir))?;
         }
-        remove_tree(old)?;
-    } else {
-        fs::rename(stage, dir).map_err(io_err("cannot move into place", dir))?;
+        Ok(count)
     }
-    Ok(count)
 }
 
 /// Removes a directory tree, its top-level subdirectories on threads of their own: removing
