@@ -94,39 +94,29 @@ pub fn compile(source: &SourceFile, envs: Envs<'_>) -> Result<Vec<Compiled>, Com
     };
 
     // An environment that overrides services has a document of its own; every other one
-    // shares the base document. The spanned tree is not needed after this, and at 10,000
-    // services it is the largest thing in memory, so it is freed before the models are built.
-    let env_raws = parallel_map(&selected, |env| match env.as_deref() {
+    // shares the base document.
+    let env_raws = parallel_each(&selected, |env| match env.as_deref() {
         Some(e) if model::has_service_overrides(&doc, e) => {
             deserialize(&model::apply_environment(&doc, e)).map(Arc::new)
         }
         _ => Ok(Arc::clone(&base_raw)),
     });
-    drop(doc);
 
-    // Environments are independent: each resolves and builds its graph on its own thread.
+    // Environments are independent: each resolves and builds its graph on a thread of its
+    // own. Meanwhile this thread, which allocated the spanned tree, frees it: it is not
+    // needed any more, and at 10,000 services it is the largest thing in memory.
     let jobs: Vec<_> = selected
         .iter()
         .map(Option::as_deref)
         .zip(env_raws)
         .collect();
-    let results = parallel_map(&jobs, |(env, env_raw)| {
-        let env_raw = match env_raw {
-            Ok(raw) => Arc::clone(raw),
-            Err(d) => return (None, vec![(**d).clone()]),
-        };
-        let mut diags = Vec::new();
-        let (platform, model_diags) = model::resolve(&base_raw, env_raw, *env);
-        let model_ok = model_diags.is_empty();
-        diags.extend(model_diags);
-        match graph::build(&platform) {
-            Ok(graph) if model_ok => (Some(Compiled { platform, graph }), diags),
-            Ok(_) => (None, diags),
-            Err(d) => {
-                diags.extend(d);
-                (None, diags)
-            }
-        }
+    let results = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .iter()
+            .map(|(env, env_raw)| scope.spawn(|| compile_env(&base_raw, *env, env_raw)))
+            .collect();
+        drop(doc);
+        join_all(handles)
     });
     let mut diags = Vec::new();
     let mut compiled = Vec::new();
@@ -162,6 +152,56 @@ pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -
             .into_iter()
             .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
+    })
+}
+
+/// One environment's model and graph, and the diagnostics of both.
+fn compile_env(
+    base_raw: &Arc<RawDocument>,
+    env: Option<&str>,
+    env_raw: &Result<Arc<RawDocument>, Box<Diagnostic>>,
+) -> (Option<Compiled>, Vec<Diagnostic>) {
+    let env_raw = match env_raw {
+        Ok(raw) => Arc::clone(raw),
+        Err(d) => return (None, vec![(**d).clone()]),
+    };
+    let mut diags = Vec::new();
+    let (platform, model_diags) = model::resolve(base_raw, env_raw, env);
+    let model_ok = model_diags.is_empty();
+    diags.extend(model_diags);
+    match graph::build(&platform) {
+        Ok(graph) if model_ok => (Some(Compiled { platform, graph }), diags),
+        Ok(_) => (None, diags),
+        Err(d) => {
+            diags.extend(d);
+            (None, diags)
+        }
+    }
+}
+
+/// The results of scoped threads, in order; a thread's panic is the caller's.
+fn join_all<R>(handles: Vec<std::thread::ScopedJoinHandle<'_, R>>) -> Vec<R> {
+    handles
+        .into_iter()
+        .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+        .collect()
+}
+
+/// `f` over `items`, each on a thread of its own, results in input order: for a few large,
+/// equal jobs (the environments), where sharing the cores evenly finishes them sooner than
+/// taking them in turns on fewer threads (three on two cores: 1.5 jobs' time, not 2).
+pub fn parallel_each<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    if items.len() <= 1 || std::thread::available_parallelism().map_or(1, |n| n.get()) <= 1 {
+        return items.iter().map(f).collect();
+    }
+    std::thread::scope(|scope| {
+        let f = &f;
+        join_all(
+            items
+                .iter()
+                .map(|item| scope.spawn(move || f(item)))
+                .collect(),
+        )
     })
 }
 

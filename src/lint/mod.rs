@@ -343,7 +343,7 @@ fn civil_date(days: i64) -> String {
 pub fn lint(compiled: &[Compiled], config: &Config, today: &str) -> Vec<Diagnostic> {
     // Environments are linted in parallel; each reports its findings and which exemptions
     // it used.
-    let per_env = crate::parallel_map(compiled, |c| {
+    let per_env = crate::parallel_each(compiled, |c| {
         let env = c.platform.env.as_str();
         let mut used = vec![false; config.exemptions.len()];
         let mut out = Vec::new();
