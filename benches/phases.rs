@@ -28,7 +28,8 @@ fn phases(c: &mut Criterion) {
         g.sample_size(10);
         g.bench_function("parse+validate", |b| {
             b.iter(|| {
-                let doc = berrys::parse::parse(black_box(&source)).expect("parses");
+                let mut scratch = String::new();
+                let doc = berrys::parse::parse(black_box(&source), &mut scratch).expect("parses");
                 black_box(berrys::validate::check(&doc));
             })
         });

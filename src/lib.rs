@@ -60,7 +60,8 @@ pub enum CompileError {
 /// Phases 1–4 for the selected environments. All problems of all environments are returned
 /// together, each listing the environments it was found in.
 pub fn compile(source: &SourceFile, envs: Envs<'_>) -> Result<Vec<Compiled>, CompileError> {
-    let doc = parse::parse(source).map_err(CompileError::Diagnostics)?;
+    let mut scratch = String::new();
+    let doc = parse::parse(source, &mut scratch).map_err(CompileError::Diagnostics)?;
     // Schema validation and deserialisation are independent; the model is used only when the
     // schema accepted the document.
     let (schema_errors, base_raw) = std::thread::scope(|scope| {
