@@ -225,25 +225,27 @@ fn ref_id(i: usize) -> String {
     id
 }
 
-/// A dashboard link: to a dependency's dashboard, or to all of the platform's.
+/// A dashboard link: to a dependency's dashboard, or to all of the platform's. The fields
+/// are in the order of their names, the order in which the template engine writes a map's
+/// keys, so the list prints as the dashboard prints it ([`pretty_links`]).
 #[derive(Serialize)]
 struct Link<'a> {
-    title: String,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    url: Option<String>,
-    icon: &'static str,
-    tooltip: &'a str,
-    tags: Vec<&'a str>,
     #[serde(rename = "asDropdown")]
     as_dropdown: bool,
-    #[serde(rename = "targetBlank")]
-    target_blank: bool,
+    icon: &'static str,
     #[serde(rename = "includeVars")]
     include_vars: bool,
     #[serde(rename = "keepTime")]
     keep_time: bool,
+    tags: Vec<&'a str>,
+    #[serde(rename = "targetBlank")]
+    target_blank: bool,
+    title: String,
+    tooltip: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
 }
 
 /// Dashboard links: the dashboards this one points at, then every dashboard of the platform.
@@ -852,8 +854,9 @@ impl<'a> Renderer<'a> {
     pub fn service_file(&self, service: &Service) -> Result<OutputFile, EmitError> {
         let name = service.name.get_ref();
         // Sized for a typical context, which would otherwise grow through a dozen copies.
+        let context = service_context(&self.q, service);
         let mut ctx = Vec::with_capacity(8 << 10);
-        serde_json::to_writer(&mut ctx, &service_context(&self.q, service)).map_err(json_error)?;
+        serde_json::to_writer(&mut ctx, &context).map_err(json_error)?;
         let ctx = String::from_utf8(ctx).map_err(|e| EmitError::Serialise {
             kind: "dashboard context".to_string(),
             message: e.to_string(),
@@ -869,7 +872,7 @@ impl<'a> Renderer<'a> {
         let Some(links) = shape_of(&ctx, &mut key, &mut values) else {
             return by_template();
         };
-        let links = match links.map(|i| (i, pretty_links(values[i]))) {
+        let links = match links.map(|i| (i, pretty_links(&context.links))) {
             Some((i, Some(text))) => Some((i, text)),
             Some((_, None)) => return by_template(),
             None => None,
@@ -1083,22 +1086,10 @@ fn list_end(bytes: &[u8], start: usize) -> Option<usize> {
     }
 }
 
-/// The link list (compact JSON) as the dashboard prints it: keys sorted as the template
-/// engine writes maps, pretty-printed for its place, a value of the top-level object.
-fn pretty_links(compact: &str) -> Option<String> {
-    fn sort_keys(v: &mut Value) {
-        match v {
-            Value::Object(map) => {
-                map.sort_keys();
-                map.values_mut().for_each(sort_keys);
-            }
-            Value::Array(items) => items.iter_mut().for_each(sort_keys),
-            _ => {}
-        }
-    }
-    let mut links: Value = serde_json::from_str(compact).ok()?;
-    sort_keys(&mut links);
-    let text = serde_json::to_string_pretty(&links).ok()?;
+/// The link list as the dashboard prints it: keys sorted (the fields' order), pretty-printed
+/// for its place, a value of the top-level object.
+fn pretty_links(links: &[Link<'_>]) -> Option<String> {
+    let text = serde_json::to_string_pretty(links).ok()?;
     let mut out = String::with_capacity(text.len() + text.len() / 8);
     for (i, line) in text.split('\n').enumerate() {
         if i > 0 {
@@ -1381,22 +1372,30 @@ mod tests {
 
     #[test]
     fn links_print_as_the_dashboard_prints_them() {
-        let compact = r#"[{"title":"a","type":"link","tags":[]},{"title":"b","tags":["x"]}]"#;
-        let expected = "[\n    {\n      \"tags\": [],\n      \"title\": \"a\",\n      \"type\": \"link\"\n    },\n    {\n      \"tags\": [\n        \"x\"\n      ],\n      \"title\": \"b\"\n    }\n  ]";
-        assert_eq!(pretty_links(compact).unwrap(), expected);
-        // What a whole dashboard prints for the same list, keys sorted.
-        let doc: Value = serde_json::from_str(&format!("{{\"links\": {compact}}}")).unwrap();
-        let mut sorted = doc.clone();
-        sorted["links"]
-            .as_array_mut()
-            .unwrap()
-            .iter_mut()
-            .for_each(|l| {
-                l.as_object_mut().unwrap().sort_keys();
-            });
-        let whole = serde_json::to_string_pretty(&sorted).unwrap();
-        assert_eq!(whole, format!("{{\n  \"links\": {expected}\n}}"));
-        assert!(pretty_links("[{").is_none());
+        let link = |title: &str, tags: Vec<&'static str>| Link {
+            as_dropdown: false,
+            icon: "dashboard",
+            include_vars: false,
+            keep_time: true,
+            tags,
+            target_blank: false,
+            title: title.to_string(),
+            tooltip: "t",
+            kind: "link",
+            url: (title == "a").then(|| "/d/a".to_string()),
+        };
+        let links = [link("a", vec![]), link("b", vec!["x"])];
+        // What a whole dashboard prints for the same list: every object's keys sorted.
+        let mut doc = json!({ "links": serde_json::to_value(&links).unwrap() });
+        for l in doc["links"].as_array_mut().unwrap() {
+            let keys: Vec<&String> = l.as_object().unwrap().keys().collect();
+            assert!(keys.is_sorted(), "fields out of order: {keys:?}");
+            l.as_object_mut().unwrap().sort_keys();
+        }
+        let whole = serde_json::to_string_pretty(&doc).unwrap();
+        let printed = pretty_links(&links).unwrap();
+        assert_eq!(whole, format!("{{\n  \"links\": {printed}\n}}"));
+        assert!(printed.contains("\n      \"tags\": [\n        \"x\"\n      ],\n"));
     }
 
     #[test]
