@@ -274,7 +274,7 @@ fn appending_to_a_file_not_started_in_this_run_is_an_error() {
 #[test]
 fn recurring_documents_equal_their_direct_serialisation() {
     let platforms = common::all_compiled_and_generated(synthetic::platform(300, 7));
-    let mut compared = 0;
+    let (mut compared, mut patterns, mut slos_seen) = (0, 0, 0);
     for (name, c) in &platforms {
         let rules = prometheus::RuleRenderer::new(c).unwrap();
         for service in c.platform.services.values() {
@@ -286,10 +286,33 @@ fn recurring_documents_equal_their_direct_serialisation() {
             let fast = prometheus::fragment(&groups).unwrap();
             let slow = shapes::bypassed(|| prometheus::fragment(&groups).unwrap());
             assert_eq!(fast, slow, "{name}: rule groups of {svc}");
+            // As the render makes them: SLO groups from their kind's pattern.
+            let made = rules.service_rules(service).unwrap();
+            assert_eq!(Some(made.fragment), slow, "{name}: rules of {svc}");
+            let pages: Vec<_> = groups
+                .iter()
+                .flat_map(|g| &g.rules)
+                .filter(|r| r.alert.as_deref() == Some(prometheus::PAGE_ALERT))
+                .cloned()
+                .collect();
+            assert_eq!(made.page_alerts, pages, "{name}: page alerts of {svc}");
             compared += 1;
         }
+        // Every pattern made agreed with the groups built directly.
+        let (used, refused) = rules.patterns_made();
+        assert_eq!(
+            refused, 0,
+            "{name}: {used} patterns used, {refused} refused"
+        );
+        patterns += used;
+        slos_seen += prometheus::slos(&c.platform).len();
     }
     assert!(compared > 900, "only {compared} services compared");
+    // The generated platform's many SLOs of a few kinds went through patterns.
+    assert!(
+        patterns > 2 && patterns * 10 < slos_seen,
+        "{patterns} patterns for {slos_seen} SLOs"
+    );
     // The skeletons did the work: far fewer of them than documents (~10 per service).
     let kept = shapes::kept_skeletons();
     assert!(

@@ -209,6 +209,172 @@ impl Forms {
     }
 }
 
+/// Where a scalar stands, as far as its text depends on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Key,
+    /// The value of a map's key: a multi-line string is a literal block there.
+    MapValue,
+    /// Anywhere else (a list item).
+    Item,
+}
+
+/// A scalar's text as [`Forms::text`] found it.
+enum Text {
+    /// Appended; `block` when it is a literal block scalar.
+    Hole { block: bool },
+    /// Its layout depends on it: nothing was appended.
+    Shape,
+}
+
+impl Forms {
+    /// Appends to `texts` the text serde-saphyr writes for the string `v` at `place`, with
+    /// whether `v` spans lines.
+    fn text(
+        &mut self,
+        v: &str,
+        place: Place,
+        texts: &mut String,
+    ) -> Result<(Text, bool), Unshaped> {
+        // Printable ASCII holds neither a line break nor a marker (lead byte 0xEE).
+        let scan = Scan::of(v);
+        let multiline = match scan.printable() {
+            true => false,
+            false if v.contains([OPEN, CLOSE]) => return Err(Unshaped),
+            false => v.contains('\n'),
+        };
+        let form = match place {
+            Place::Key => self.key(v),
+            Place::MapValue if multiline => self.block(v),
+            Place::MapValue | Place::Item => self.value(v, scan),
+        };
+        let block = matches!(form, Form::Block(_));
+        match form {
+            Form::Same => texts.push_str(v),
+            Form::Quoted => {
+                texts.push('"');
+                texts.push_str(v);
+                texts.push('"');
+            }
+            Form::Other(text) | Form::Block(text) => texts.push_str(&text),
+            Form::Shape => return Ok((Text::Shape, multiline)),
+        }
+        Ok((Text::Hole { block }, multiline))
+    }
+}
+
+/// A document to be made again with other strings: its skeleton, and for each of its
+/// scalars where it stands, the string it had and that string's text. Made by [`pattern`];
+/// for documents that recur with the same shape and the same strings but a few names,
+/// where building each one costs more than putting the names into the strings
+/// ([`Pattern::fill_with`]).
+#[derive(Debug)]
+pub struct Pattern {
+    skeleton: Skeleton,
+    slots: Vec<Slot>,
+    /// Bytes of all the slots' texts, to size a filled document's.
+    texts_len: usize,
+}
+
+#[derive(Debug)]
+struct Slot {
+    place: Place,
+    string: String,
+    text: String,
+    block: bool,
+}
+
+/// The pattern of `value`: `None` when a scalar of it is not a string (a number is written
+/// by its type, which a string put in its place would not have), or a string whose layout
+/// depends on it (a multi-line list item), or anything [`to_string`] serialises directly,
+/// and on a thread where [`bypassed`] is in effect.
+pub fn pattern<T: Serialize>(value: &T) -> Option<Pattern> {
+    CACHE.with(|cache| {
+        let mut cache = cache.try_borrow_mut().ok()?;
+        if cache.bypass {
+            return None;
+        }
+        let forms = &mut cache.forms;
+        let mut walk = Walk::new(forms, false);
+        walk.slots = Some(Vec::new());
+        value.serialize(&mut walk).ok()?;
+        let (holes, places, texts, ends) = (
+            walk.holes,
+            walk.slots.take()?,
+            std::mem::take(&mut walk.texts),
+            std::mem::take(&mut walk.ends),
+        );
+        let skeleton = skeleton(value, forms, holes)?;
+        let mut from = 0;
+        let slots = places
+            .into_iter()
+            .zip(ends)
+            .map(|((place, string), (to, block))| {
+                let text = texts[from..to].to_string();
+                from = to;
+                Slot {
+                    place,
+                    string,
+                    text,
+                    block,
+                }
+            })
+            .collect();
+        Some(Pattern {
+            skeleton,
+            slots,
+            texts_len: texts.len(),
+        })
+    })
+}
+
+impl Pattern {
+    /// The strings of the document the pattern was made from, one per scalar, in order.
+    pub fn strings(&self) -> impl Iterator<Item = &str> {
+        self.slots.iter().map(|slot| slot.string.as_str())
+    }
+
+    /// What [`to_string`] gives for the pattern's document with `strings` in place of its
+    /// scalars' strings; `None` when they are not one per scalar or a string's layout would
+    /// depend on it (a line break where no literal block can stand).
+    pub fn fill<S: AsRef<str>>(&self, strings: &[S]) -> Option<String> {
+        if strings.len() != self.slots.len() {
+            return None;
+        }
+        self.fill_with(|i, buf| {
+            buf.push_str(strings[i].as_ref());
+            true
+        })
+    }
+
+    /// [`Self::fill`] with the strings from `string_of(i, buf)`, which writes scalar `i`'s
+    /// string into `buf`, or returns `false` to keep the pattern's own (whose text is known).
+    pub fn fill_with(
+        &self,
+        mut string_of: impl FnMut(usize, &mut String) -> bool,
+    ) -> Option<String> {
+        CACHE.with(|cache| {
+            let mut cache = cache.try_borrow_mut().ok()?;
+            let mut texts = String::with_capacity(self.texts_len + self.texts_len / 2);
+            let mut ends = Vec::with_capacity(self.slots.len());
+            let mut buf = String::new();
+            for (i, slot) in self.slots.iter().enumerate() {
+                buf.clear();
+                if !string_of(i, &mut buf) {
+                    texts.push_str(&slot.text);
+                    ends.push((texts.len(), slot.block));
+                    continue;
+                }
+                match cache.forms.text(&buf, slot.place, &mut texts).ok()? {
+                    (Text::Hole { block }, _) => ends.push((texts.len(), block)),
+                    (Text::Shape, _) => return None,
+                }
+            }
+            self.skeleton.fill(&texts, &ends)
+        })
+    }
+}
+
 /// YAML 1.1 words serde-saphyr quotes as values when they stand alone, in any case.
 const WORDS: [&str; 11] = [
     "null", "true", "false", "nan", "inf", "yes", "y", "on", "no", "n", "off",
@@ -280,14 +446,17 @@ impl Scan {
             .remainder()
             .iter()
             .fold(0, |flags, &b| flags | SCAN_FLAGS[usize::from(b)]);
+        // Sixteen lanes, reduced once at the end: a reduction per chunk keeps the compiler
+        // from vectorising the loop.
+        let mut lanes = [0u8; 16];
         for chunk in chunks {
-            flags |= chunk.iter().fold(0, |flags, &b| {
-                flags
-                    | u8::from(b.wrapping_sub(b' ') >= 0x5f)
+            for (lane, &b) in lanes.iter_mut().zip(chunk) {
+                *lane |= u8::from(b.wrapping_sub(b' ') >= 0x5f)
                     | (u8::from((b == b':') | (b == b'#')) << 1)
-                    | (u8::from((b == b'"') | (b == b'\\')) << 2)
-            });
+                    | (u8::from((b == b'"') | (b == b'\\')) << 2);
+            }
         }
+        flags |= lanes.iter().fold(0, |a, &l| a | l);
         Scan(flags)
     }
 
@@ -487,6 +656,8 @@ struct Walk<'f> {
     in_key: bool,
     /// The next value is a block map's value (where a block scalar can be a hole).
     map_value: bool,
+    /// For a [`Pattern`]: every hole's place and string.
+    slots: Option<Vec<(Place, String)>>,
 }
 
 /// Anything the walk does not model: the document is serialised directly instead.
@@ -521,6 +692,7 @@ impl<'f> Walk<'f> {
             record,
             in_key: false,
             map_value: false,
+            slots: None,
         }
     }
 
@@ -550,7 +722,7 @@ impl<'f> Walk<'f> {
     }
 
     fn integer(&mut self, v: impl fmt::Display) -> WalkResult {
-        if self.in_key {
+        if self.in_key || self.slots.is_some() {
             return Err(Unshaped);
         }
         write!(self.texts, "{v}").map_err(|_| Unshaped)?;
@@ -633,37 +805,31 @@ impl<'a, 'f> ser::Serializer for &'a mut Walk<'f> {
     }
 
     fn serialize_str(self, v: &str) -> WalkResult {
-        // Printable ASCII holds neither a line break nor a marker (lead byte 0xEE).
-        let scan = Scan::of(v);
-        let multiline = match scan.printable() {
-            true => false,
-            false if v.contains([OPEN, CLOSE]) => return Err(Unshaped),
-            false => v.contains('\n'),
-        };
-        let key = std::mem::take(&mut self.in_key);
-        let form = if key {
-            self.forms.key(v)
-        } else if multiline && std::mem::take(&mut self.map_value) {
-            self.forms.block(v)
+        let place = if std::mem::take(&mut self.in_key) {
+            Place::Key
+        } else if self.map_value {
+            Place::MapValue
         } else {
-            self.forms.value(v, scan)
+            Place::Item
         };
-        let block = matches!(form, Form::Block(_));
-        match form {
-            Form::Same => self.texts.push_str(v),
-            Form::Quoted => {
-                self.texts.push('"');
-                self.texts.push_str(v);
-                self.texts.push('"');
+        let (text, multiline) = self.forms.text(v, place, &mut self.texts)?;
+        if multiline && place == Place::MapValue {
+            self.map_value = false;
+        }
+        match text {
+            Text::Hole { block } => {
+                if let Some(slots) = &mut self.slots {
+                    slots.push((place, v.to_string()));
+                }
+                self.hole(block);
             }
-            Form::Other(text) | Form::Block(text) => self.texts.push_str(&text),
-            Form::Shape => {
+            // A pattern cannot put another string there.
+            Text::Shape if self.slots.is_some() => return Err(Unshaped),
+            Text::Shape => {
                 self.event(b's', || Event::Str(v.to_string()));
                 self.bytes(v.as_bytes());
-                return Ok(());
             }
         }
-        self.hole(block);
         Ok(())
     }
 
@@ -717,11 +883,16 @@ impl<'a, 'f> ser::Serializer for &'a mut Walk<'f> {
         Ok(self)
     }
     fn serialize_tuple(self, len: usize) -> Result<Self, Unshaped> {
+        // A tuple's items do not clear the map-value state, so a pattern's places could
+        // depend on its strings.
+        if self.slots.is_some() {
+            return Err(Unshaped);
+        }
         self.serialize_seq(Some(len))
     }
     fn serialize_tuple_struct(self, name: &'static str, len: usize) -> Result<Self, Unshaped> {
         self.nested(name)?;
-        self.serialize_seq(Some(len))
+        self.serialize_tuple(len)
     }
     fn serialize_tuple_variant(
         self,
@@ -1221,6 +1392,133 @@ mod tests {
             prop_assert_eq!(&to_string(&items).unwrap(), &expected);
             prop_assert_eq!(&to_string(&items).unwrap(), &expected);
         }
+    }
+
+    /// A map whose entries keep their order, so a pattern's keys can be replaced in place.
+    #[derive(Debug, Clone)]
+    struct Pairs(Vec<(String, String)>);
+
+    impl Serialize for Pairs {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeMap;
+            let mut map = s.serialize_map(Some(self.0.len()))?;
+            for (k, v) in &self.0 {
+                map.serialize_entry(k, v)?;
+            }
+            map.end()
+        }
+    }
+
+    /// A document of strings only, as a pattern takes.
+    #[derive(Serialize, Debug, Clone)]
+    struct Strings {
+        first: String,
+        labels: Pairs,
+        rules: Vec<Pairs>,
+        items: Vec<String>,
+        last: Option<String>,
+    }
+
+    impl Strings {
+        /// The same document with its strings replaced, in the order they are serialised.
+        fn with(&self, new: &mut impl Iterator<Item = String>) -> Strings {
+            fn pairs(p: &Pairs, new: &mut impl Iterator<Item = String>) -> Pairs {
+                Pairs(
+                    p.0.iter()
+                        .map(|_| (new.next().unwrap(), new.next().unwrap()))
+                        .collect(),
+                )
+            }
+            let first = new.next().unwrap();
+            let labels = pairs(&self.labels, new);
+            let rules = self.rules.iter().map(|p| pairs(p, new)).collect();
+            let items = self.items.iter().map(|_| new.next().unwrap()).collect();
+            let last = self.last.as_ref().map(|_| new.next().unwrap());
+            Strings {
+                first,
+                labels,
+                rules,
+                items,
+                last,
+            }
+        }
+
+        /// Its strings in the order they are serialised.
+        fn strings(&self) -> Vec<&String> {
+            let mut out = vec![&self.first];
+            for p in std::iter::once(&self.labels).chain(&self.rules) {
+                out.extend(p.0.iter().flat_map(|(k, v)| [k, v]));
+            }
+            out.extend(&self.items);
+            out.extend(&self.last);
+            out
+        }
+    }
+
+    fn strings_doc() -> impl Strategy<Value = Strings> {
+        let pairs = || proptest::collection::vec((text(), text()), 0..3).prop_map(Pairs);
+        (
+            text(),
+            pairs(),
+            proptest::collection::vec(pairs(), 0..3),
+            proptest::collection::vec(text(), 0..3),
+            proptest::option::of(text()),
+        )
+            .prop_map(|(first, labels, rules, items, last)| Strings {
+                first,
+                labels,
+                rules,
+                items,
+                last,
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        /// A pattern filled with other strings is what serde-saphyr writes for the document
+        /// with those strings; it declines only where a string's layout depends on it.
+        #[test]
+        fn patterns_filled_with_other_strings_are_serde_saphyrs_text(
+            doc in strings_doc(),
+            new in proptest::collection::vec(text(), 40),
+        ) {
+            let Some(pattern) = super::pattern(&doc) else {
+                // Only a line break where no block scalar can stand makes no pattern.
+                prop_assert!(doc.strings().iter().any(|s| s.contains('\n')));
+                return Ok(());
+            };
+            prop_assert_eq!(pattern.fill(&pattern.strings().collect::<Vec<_>>()), Some(to_string(&doc).unwrap()));
+            let count = pattern.strings().count();
+            let other = doc.with(&mut new.iter().cloned());
+            let new = &new[..count];
+            match pattern.fill(new) {
+                Some(text) => prop_assert_eq!(text, direct(&other).unwrap()),
+                None => prop_assert!(new.iter().any(|s| s.contains('\n'))),
+            }
+            prop_assert_eq!(pattern.fill(&new[..count.saturating_sub(1)]).filter(|_| count > 0), None);
+        }
+    }
+
+    #[test]
+    fn patterns_take_strings_only() {
+        #[derive(Serialize)]
+        struct WithNumber {
+            name: String,
+            port: u16,
+        }
+        let numbered = WithNumber {
+            name: "a".to_string(),
+            port: 80,
+        };
+        assert!(super::pattern(&numbered).is_none());
+        let tuple = ("a".to_string(), "b".to_string());
+        assert!(super::pattern(&tuple).is_none());
+        assert!(super::bypassed(|| super::pattern(&["a"])).is_none());
+        let list = super::pattern(&vec!["a", "b"]).unwrap();
+        let filled = list.fill(&["on", "x: y"]).unwrap();
+        assert_eq!(filled, direct(&vec!["on", "x: y"]).unwrap());
+        assert_eq!(filled, "- \"on\"\n- \"x: y\"\n");
+        assert_eq!(list.fill(&["a"]), None, "one string per scalar");
     }
 
     #[test]

@@ -63,7 +63,7 @@ struct RuleStreams<'a> {
 struct StreamState {
     /// The next service to write, and those done before their turn.
     next: usize,
-    waiting: BTreeMap<usize, Option<String>>,
+    waiting: BTreeMap<usize, String>,
     /// Fragments whose turn has come, written together once they are large enough.
     batch: Vec<String>,
     batch_bytes: usize,
@@ -77,7 +77,7 @@ impl RuleStreams<'_> {
     /// when they are many. The writing happens outside the queue's lock (other services'
     /// fragments keep arriving meanwhile) but inside the writer's, taken before the queue's
     /// is released, so batches land in order.
-    fn add(&self, i: usize, fragment: Option<String>) -> Result<(), EmitError> {
+    fn add(&self, i: usize, fragment: String) -> Result<(), EmitError> {
         let mut state = self.state.lock().map_err(|_| poisoned())?;
         state.waiting.insert(i, fragment);
         loop {
@@ -86,10 +86,8 @@ impl RuleStreams<'_> {
                 break;
             };
             state.next += 1;
-            if let Some(fragment) = fragment {
-                state.batch_bytes += fragment.len();
-                state.batch.push(fragment);
-            }
+            state.batch_bytes += fragment.len();
+            state.batch.push(fragment);
         }
         if state.batch_bytes < BATCH_BYTES {
             return Ok(());
@@ -165,15 +163,12 @@ pub fn render_to(compiled: &Compiled, sink: &Sink<'_>) -> Result<(), EmitError> 
             emit::yaml_documents(&docs),
         ))?;
         sink(dashboards.service_file(service)?)?;
-        let groups = rules.service_groups(service)?;
-        let pages: Vec<prometheus::Rule> = groups
-            .iter()
-            .flat_map(|g| &g.rules)
-            .filter(|r| r.alert.as_deref() == Some(prometheus::PAGE_ALERT))
-            .cloned()
-            .collect();
-        page_alerts.lock().map_err(|_| poisoned())?.push((i, pages));
-        streams.add(i, prometheus::fragment(&groups)?)
+        let service_rules = rules.service_rules(service)?;
+        page_alerts
+            .lock()
+            .map_err(|_| poisoned())?
+            .push((i, service_rules.page_alerts));
+        streams.add(i, service_rules.fragment)
     })?;
     streams.finish()?;
     let mut page_alerts = page_alerts.into_inner().map_err(|_| poisoned())?;

@@ -80,7 +80,7 @@ pub fn burn_factor(period: Duration, condition: &BurnCondition) -> Ratio {
     ))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Sli {
     Availability,
     Latency { threshold: Duration },
@@ -360,6 +360,14 @@ impl Annotations {
             plain,
             runbook_url,
         })
+    }
+
+    /// Whether every annotation of `alert` is text and `{{ name }}` substitutions, which put
+    /// a value in as it is (what [`SloPattern`] relies on).
+    fn is_plain(&self, alert: &str) -> bool {
+        ["summary", "description"]
+            .iter()
+            .all(|key| self.plain.contains_key(&format!("{alert}.{key}")))
     }
 
     fn render(
@@ -747,30 +755,199 @@ pub fn operational_group(
     })
 }
 
+/// Stands for the service's name in an [`SloPattern`]: a private-use character, which
+/// neither names nor the templates hold.
+const NAME: char = '\u{E002}';
+
+/// An SLO's three rule groups with its service's name left out: their YAML layout and
+/// their strings split where the name goes, and the page alert likewise. Everything else in
+/// them follows from what the SLO's [`PatternKey`] holds, so the SLOs of a platform share a
+/// few patterns, and each SLO's groups are its pattern's strings joined by its name,
+/// without building the rules and their queries again.
+///
+/// Exact where the name is put into the strings as it is: names made of letters, digits,
+/// `-`, `_` and `.` (nothing PromQL or the runbook URL would escape), and annotation
+/// templates that only substitute. Each pattern is checked once against the SLO it was
+/// first needed for, built and serialised directly; a pattern that differs is not used.
+struct SloPattern {
+    layout: crate::emit::shapes::Pattern,
+    /// Each scalar's string, split at the name.
+    parts: Vec<Vec<String>>,
+    page: Rule,
+}
+
+/// SLOs of one kind from which their groups are made from a pattern.
+const MIN_SHARED: usize = 4;
+
+/// What an SLO's rule groups depend on besides its service's name.
+type PatternKey = (&'static str, Ratio, Ratio, crate::units::Duration, Sli);
+
+fn pattern_key(slo: &Slo) -> PatternKey {
+    (
+        slo.slo,
+        slo.objective_percent,
+        slo.budget,
+        slo.period,
+        slo.sli,
+    )
+}
+
+/// Whether `name` goes into queries, labels and URLs as it is.
+fn name_as_it_is(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+impl SloPattern {
+    /// The pattern of SLOs like `slo`, or `None` when its groups do not make one or it does
+    /// not give what building `slo`'s groups gives.
+    fn new(
+        o: &Observability,
+        annotations: &Annotations,
+        slo: &Slo,
+    ) -> Result<Option<SloPattern>, EmitError> {
+        if slo.id != format!("{}-{}", slo.service, slo.slo) || !name_as_it_is(&slo.service) {
+            return Ok(None);
+        }
+        let marked = Slo {
+            id: format!("{NAME}-{}", slo.slo),
+            service: NAME.to_string(),
+            ..slo.clone()
+        };
+        let groups = slo_groups(o, &marked, annotations)?;
+        let Some(layout) = crate::emit::shapes::pattern(&groups) else {
+            return Ok(None);
+        };
+        let Some(page) = page_alerts(&groups).next().cloned() else {
+            return Ok(None);
+        };
+        let parts = layout
+            .strings()
+            .map(|s| s.split(NAME).map(str::to_string).collect())
+            .collect();
+        let pattern = SloPattern {
+            layout,
+            parts,
+            page,
+        };
+        let direct = slo_groups(o, slo, annotations)?;
+        let same = pattern.fill(&slo.service).is_some_and(|(text, page)| {
+            Some(&page) == page_alerts(&direct).next()
+                && crate::emit::to_yaml_recurring(&direct).is_ok_and(|d| d == text)
+        });
+        Ok(same.then_some(pattern))
+    }
+
+    /// The groups' YAML (as a list) and the page alert of the SLO of service `name`.
+    fn fill(&self, name: &str) -> Option<(String, Rule)> {
+        let text = self.layout.fill_with(|i, buf| {
+            let [first, rest @ ..] = self.parts[i].as_slice() else {
+                return false;
+            };
+            if rest.is_empty() {
+                // No name in it: the pattern's own text.
+                return false;
+            }
+            buf.push_str(first);
+            for part in rest {
+                buf.push_str(name);
+                buf.push_str(part);
+            }
+            true
+        })?;
+        let named = |s: &String| s.replace(NAME, name);
+        let page = Rule {
+            record: self.page.record.as_ref().map(named),
+            alert: self.page.alert.as_ref().map(named),
+            expr: named(&self.page.expr),
+            for_: self.page.for_.as_ref().map(named),
+            labels: self
+                .page
+                .labels
+                .iter()
+                .map(|(k, v)| (named(k), named(v)))
+                .collect(),
+            annotations: self
+                .page
+                .annotations
+                .iter()
+                .map(|(k, v)| (named(k), named(v)))
+                .collect(),
+        };
+        Some((text, page))
+    }
+}
+
+/// The page alerts among `groups`' rules.
+fn page_alerts(groups: &[RuleGroup]) -> impl Iterator<Item = &Rule> {
+    groups
+        .iter()
+        .flat_map(|g| &g.rules)
+        .filter(|r| r.alert.as_deref() == Some(PAGE_ALERT))
+}
+
 /// Renders rule groups service by service; shared by every thread.
 pub struct RuleRenderer<'a> {
     platform: &'a Platform,
     annotations: Annotations,
     /// Every SLO, in service order.
     slos: Vec<Slo>,
+    /// Whether SLO groups may be made from patterns (their annotations only substitute).
+    patterns_apply: bool,
+    /// The kinds of SLO that enough SLOs share for a pattern to pay: making one costs
+    /// about three SLOs' groups built directly.
+    shared: std::collections::HashSet<PatternKey>,
+    /// Made as SLOs need them; `None` for a kind of SLO whose pattern is not used.
+    patterns: std::sync::Mutex<HashMap<PatternKey, Option<std::sync::Arc<SloPattern>>>>,
+}
+
+/// One service's rules as the rule files hold them.
+pub struct ServiceRules {
+    /// Its groups as a YAML list: the SLO groups, then the operational group.
+    pub fragment: String,
+    /// Its page alerts, which the promtool tests expect.
+    pub page_alerts: Vec<Rule>,
 }
 
 impl<'a> RuleRenderer<'a> {
     pub fn new(compiled: &'a Compiled) -> Result<RuleRenderer<'a>, EmitError> {
         let platform = &compiled.platform;
+        let annotations = Annotations::new(platform.observability.runbook_url.clone())?;
+        let slos = slos(platform);
+        let mut counts = HashMap::<PatternKey, usize>::new();
+        for slo in &slos {
+            *counts.entry(pattern_key(slo)).or_default() += 1;
+        }
         Ok(RuleRenderer {
             platform,
-            annotations: Annotations::new(platform.observability.runbook_url.clone())?,
-            slos: slos(platform),
+            patterns_apply: annotations.is_plain(PAGE_ALERT) && annotations.is_plain(TICKET_ALERT),
+            shared: counts
+                .into_iter()
+                .filter(|&(_, n)| n >= MIN_SHARED)
+                .map(|(key, _)| key)
+                .collect(),
+            annotations,
+            slos,
+            patterns: std::sync::Mutex::default(),
         })
+    }
+
+    fn service_slos(&self, service: &Service) -> &[Slo] {
+        let name = service.name.get_ref();
+        let start = self.slos.partition_point(|s| s.service < *name);
+        let len = self.slos[start..]
+            .iter()
+            .take_while(|s| &s.service == name)
+            .count();
+        &self.slos[start..start + len]
     }
 
     /// A service's SLO groups, then its operational group.
     pub fn service_groups(&self, service: &Service) -> Result<Vec<RuleGroup>, EmitError> {
-        let name = service.name.get_ref();
-        let start = self.slos.partition_point(|s| s.service < *name);
         let mut groups = Vec::new();
-        for slo in self.slos[start..].iter().take_while(|s| &s.service == name) {
+        for slo in self.service_slos(service) {
             groups.extend(slo_groups(
                 &self.platform.observability,
                 slo,
@@ -783,6 +960,58 @@ impl<'a> RuleRenderer<'a> {
             &self.annotations,
         )?);
         Ok(groups)
+    }
+
+    /// A service's rules as the rule files hold them: what [`fragment`] gives for
+    /// [`Self::service_groups`], with each SLO's groups made from its pattern when one
+    /// applies.
+    pub fn service_rules(&self, service: &Service) -> Result<ServiceRules, EmitError> {
+        let o = &self.platform.observability;
+        let mut fragment = String::new();
+        let mut pages = Vec::new();
+        for slo in self.service_slos(service) {
+            if let Some((text, page)) = self.pattern(slo)?.and_then(|p| p.fill(&slo.service)) {
+                fragment.push_str(&text);
+                pages.push(page);
+                continue;
+            }
+            let groups = slo_groups(o, slo, &self.annotations)?;
+            fragment.push_str(&crate::emit::to_yaml_recurring(&groups)?);
+            pages.extend(page_alerts(&groups).cloned());
+        }
+        let operational = operational_group(self.platform, service, &self.annotations)?;
+        fragment.push_str(&crate::emit::to_yaml_recurring(&[operational])?);
+        Ok(ServiceRules {
+            fragment,
+            page_alerts: pages,
+        })
+    }
+
+    /// The kinds of SLO whose groups were made from a pattern, and those that were not.
+    #[doc(hidden)]
+    pub fn patterns_made(&self) -> (usize, usize) {
+        let patterns = self.patterns.lock().unwrap_or_else(|e| e.into_inner());
+        let used = patterns.values().filter(|p| p.is_some()).count();
+        (used, patterns.len() - used)
+    }
+
+    /// The pattern of SLOs like `slo`, made when first needed.
+    fn pattern(&self, slo: &Slo) -> Result<Option<std::sync::Arc<SloPattern>>, EmitError> {
+        let key = pattern_key(slo);
+        if !self.patterns_apply || !name_as_it_is(&slo.service) || !self.shared.contains(&key) {
+            return Ok(None);
+        }
+        let poisoned = || EmitError::Serialise {
+            kind: "rule groups".to_string(),
+            message: "a rendering thread failed".to_string(),
+        };
+        if let Some(known) = self.patterns.lock().map_err(|_| poisoned())?.get(&key) {
+            return Ok(known.clone());
+        }
+        let made = SloPattern::new(&self.platform.observability, &self.annotations, slo)?
+            .map(std::sync::Arc::new);
+        let mut patterns = self.patterns.lock().map_err(|_| poisoned())?;
+        Ok(patterns.entry(key).or_insert(made).clone())
     }
 }
 

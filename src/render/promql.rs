@@ -10,7 +10,7 @@ use std::ops::{Add, Div, Mul, Sub};
 use crate::units::Duration;
 
 /// An exact rational number, printed as a decimal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Ratio {
     num: i128,
     den: i128,
