@@ -2,6 +2,7 @@
 //! type or value come out quoted, and read back as the same strings.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use berrys::emit::{shapes, to_yaml};
 use berrys::render::{kubernetes, prometheus};
@@ -266,6 +267,161 @@ fn appending_to_a_file_not_started_in_this_run_is_an_error() {
         std::fs::read_to_string(out.join("notes.txt")).unwrap(),
         "mine\n"
     );
+}
+
+/// A render over its previous output links the files whose bytes did not change into the
+/// new output (same inode, same modification time) and writes the others afresh, never
+/// through the old file: a hard link the user made to an old file keeps the old bytes.
+#[cfg(unix)]
+#[test]
+fn unchanged_files_are_kept_changed_files_are_new() {
+    use berrys::emit::{OutputFile, write_with};
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let render = |files: &[(&str, &str)]| {
+        write_with(&out, |sink| {
+            files
+                .iter()
+                .try_for_each(|(path, text)| sink(OutputFile::new(path, text.to_string())))
+        })
+    };
+    render(&[
+        ("a/same.txt", "same\n"),
+        ("b.txt", "old\n"),
+        ("c.txt", "x\n"),
+    ])
+    .unwrap();
+    let inode = |p: &str| std::fs::metadata(out.join(p)).unwrap().ino();
+    let (same, b, c) = (inode("a/same.txt"), inode("b.txt"), inode("c.txt"));
+    let snapshot = dir.path().join("b-snapshot.txt");
+    std::fs::hard_link(out.join("b.txt"), &snapshot).unwrap();
+
+    // Changed size, changed bytes of the same size, unchanged.
+    render(&[
+        ("a/same.txt", "same\n"),
+        ("b.txt", "new text\n"),
+        ("c.txt", "y\n"),
+    ])
+    .unwrap();
+    assert_eq!(inode("a/same.txt"), same);
+    assert_ne!(inode("b.txt"), b);
+    assert_ne!(inode("c.txt"), c);
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap();
+    assert_eq!(read(&out.join("a/same.txt")), "same\n");
+    assert_eq!(read(&out.join("b.txt")), "new text\n");
+    assert_eq!(read(&out.join("c.txt")), "y\n");
+    assert_eq!(read(&snapshot), "old\n");
+
+    // A failed render after an unchanged file was linked leaves the output as it was.
+    let failed = write_with(&out, |sink| {
+        sink(OutputFile::new("a/same.txt", "same\n".to_string()))?;
+        Err(berrys::emit::EmitError::Serialise {
+            kind: "test".to_string(),
+            message: "fails midway".to_string(),
+        })
+    });
+    assert!(failed.is_err());
+    assert_eq!(inode("a/same.txt"), same);
+    assert_eq!(read(&out.join("b.txt")), "new text\n");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().contains("berrys-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// A file linked from the previous output because it started with the same bytes, then
+/// appended to (the rule files are written this way), is copied first: the previous
+/// output's file, and every other link to it, keeps its bytes.
+#[cfg(unix)]
+#[test]
+fn a_kept_file_that_is_appended_to_gets_a_copy_of_its_own() {
+    use berrys::emit::{OutputFile, write_with};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    write_with(&out, |sink| {
+        sink(OutputFile::new("r.yaml", "head\n".to_string()))
+    })
+    .unwrap();
+    let snapshot = dir.path().join("r-snapshot.yaml");
+    std::fs::hard_link(out.join("r.yaml"), &snapshot).unwrap();
+    write_with(&out, |sink| {
+        sink(OutputFile::new("r.yaml", "head\n".to_string()))?;
+        sink(OutputFile::new("r.yaml", "more\n".to_string()).appended())?;
+        sink(OutputFile::new("r.yaml", "end\n".to_string()).appended())
+    })
+    .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(out.join("r.yaml")).unwrap(),
+        "head\nmore\nend\n"
+    );
+    assert_eq!(std::fs::read_to_string(&snapshot).unwrap(), "head\n");
+}
+
+/// Only a regular file is kept: a symbolic link in the place of a file berrys wrote, even
+/// to the same bytes, is replaced by a file, and its target is left alone.
+#[cfg(unix)]
+#[test]
+fn a_symbolic_link_in_place_of_an_unchanged_file_is_replaced() {
+    use berrys::emit::{OutputFile, write_with};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let render = || {
+        write_with(&out, |sink| {
+            sink(OutputFile::new("a.txt", "same\n".to_string()))
+        })
+    };
+    render().unwrap();
+    let target = dir.path().join("elsewhere.txt");
+    std::fs::write(&target, "same\n").unwrap();
+    std::fs::remove_file(out.join("a.txt")).unwrap();
+    std::os::unix::fs::symlink(&target, out.join("a.txt")).unwrap();
+    render().unwrap();
+    let meta = std::fs::symlink_metadata(out.join("a.txt")).unwrap();
+    assert!(meta.is_file(), "{meta:?}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("a.txt")).unwrap(),
+        "same\n"
+    );
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "same\n");
+}
+
+/// Rendering a platform twice into one directory: the second output holds the same bytes,
+/// and its per-service files are the first render's files (the same inodes).
+#[cfg(unix)]
+#[test]
+fn a_second_render_of_the_same_platform_keeps_the_per_service_files() {
+    use std::os::unix::fs::MetadataExt;
+    let source = berrys::source::SourceFile::new("generated.toml", synthetic::platform(40, 5));
+    let compiled = berrys::compile(&source, berrys::Envs::One(None))
+        .expect("generated platform compiles")
+        .remove(0);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let render = || {
+        berrys::emit::write_with(&out, |sink| berrys::render::render_to(&compiled, sink)).unwrap()
+    };
+    render();
+    let inodes = |sub: &str| -> Vec<(std::ffi::OsString, u64)> {
+        let mut v: Vec<_> = std::fs::read_dir(out.join(sub))
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (e.file_name(), e.metadata().unwrap().ino())
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let before = (inodes("kubernetes"), inodes("grafana/services"));
+    assert_eq!(before.0.len(), 41);
+    render();
+    assert_eq!((inodes("kubernetes"), inodes("grafana/services")), before);
+    let files = berrys::render::render(&compiled).unwrap();
+    let report = berrys::emit::check(&out, &files);
+    assert!(report.is_clean(), "{report:?}");
 }
 
 /// Per-service documents are laid out once per shape (`emit::shapes`): every manifest and

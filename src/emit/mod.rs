@@ -5,11 +5,12 @@
 //! each distinct document shape once. The output directory is
 //! staged next to its final place and swapped in only when complete, so a failed run leaves
 //! the previous output untouched. The `.berrys-manifest` lists what berrys wrote; the next
-//! render replaces exactly those files and leaves every other file where it is.
+//! render replaces exactly those files (keeping, by a hard link, those whose bytes did not
+//! change) and leaves every other file where it is.
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -299,6 +300,8 @@ pub struct Stage {
     old: PathBuf,
     /// The previous output's files carried into the stage.
     carried: BTreeSet<PathBuf>,
+    /// The files the previous render wrote (its manifest).
+    previous: BTreeSet<String>,
 }
 
 impl Stage {
@@ -320,6 +323,7 @@ impl Stage {
             stage: parent.join(format!(".{base}.berrys-stage-{pid}")),
             old: parent.join(format!(".{base}.berrys-old-{pid}")),
             carried: BTreeSet::new(),
+            previous: BTreeSet::new(),
         };
         match stage.make() {
             Ok(()) => Ok(stage),
@@ -337,8 +341,8 @@ impl Stage {
         }
         fs::create_dir_all(&self.stage).map_err(io_err("cannot create", &self.stage))?;
         if self.dir.is_dir() {
-            let ours = previous_manifest(&self.dir);
-            let ours: BTreeSet<PathBuf> = ours.iter().map(PathBuf::from).collect();
+            self.previous = previous_manifest(&self.dir);
+            let ours: BTreeSet<PathBuf> = self.previous.iter().map(PathBuf::from).collect();
             carry_over(
                 &self.dir,
                 &self.stage,
@@ -375,6 +379,8 @@ impl Stage {
     ) -> Result<usize, EmitError> {
         let (dir, stage, old, carried) = (&self.dir, &self.stage, &self.old, &self.carried);
         let written = Mutex::new(BTreeSet::new());
+        // Files of the previous output linked into the stage because they were unchanged.
+        let linked = Mutex::new(BTreeSet::new());
         let made_dirs = Mutex::new(BTreeSet::new());
         let locked = || EmitError::Io {
             action: "cannot write",
@@ -400,13 +406,28 @@ impl Stage {
                         message: "appended to before it was started".to_string(),
                     });
                 }
+                // Nor through a link to the previous output's file: it gets a copy of its own.
+                if linked.lock().map_err(|_| locked())?.remove(&f.path) {
+                    unshare(&path).map_err(io_err("cannot write", &path))?;
+                }
                 return f.write_to(&path).map_err(io_err("cannot write", &path));
             }
             // A carried-over file of the same name is replaced, never written through.
             if carried.contains(Path::new(&f.path)) {
                 fs::remove_file(&path).map_err(io_err("cannot replace", &path))?;
             }
-            f.write_to(&path).map_err(io_err("cannot write", &path))?;
+            // The previous render's file, when it already holds these bytes, is linked into
+            // the stage instead: no file to create and fill now, none to free with the old
+            // output, and it keeps its modification time.
+            if f.pieces.is_empty()
+                && self.previous.contains(&f.path)
+                && holds(&dir.join(&f.path), f.contents.as_bytes())
+                && fs::hard_link(dir.join(&f.path), &path).is_ok()
+            {
+                linked.lock().map_err(|_| locked())?.insert(f.path.clone());
+            } else {
+                f.write_to(&path).map_err(io_err("cannot write", &path))?;
+            }
             written.lock().map_err(|_| locked())?.insert(f.path);
             Ok(())
         };
@@ -428,6 +449,44 @@ impl Stage {
         }
         Ok(count)
     }
+}
+
+/// Whether `path` is a regular file (not a link to one) holding exactly `contents`. A
+/// changed file usually differs in its size, known before anything is read; the bytes are
+/// read and compared a buffer at a time, into a buffer each thread keeps (a fresh one per
+/// file would be zeroed every time).
+fn holds(path: &Path, contents: &[u8]) -> bool {
+    thread_local! {
+        static BUFFER: std::cell::RefCell<Box<[u8]>> = std::cell::RefCell::new(vec![0; 1 << 16].into());
+    }
+    let Ok(meta) = fs::symlink_metadata(path) else {
+        return false;
+    };
+    if !meta.is_file() || meta.len() != contents.len() as u64 {
+        return false;
+    }
+    let Ok(mut file) = fs::File::open(path) else {
+        return false;
+    };
+    BUFFER.with_borrow_mut(|buffer| {
+        let mut rest = contents;
+        loop {
+            match file.read(buffer) {
+                Ok(0) => return rest.is_empty(),
+                Ok(n) if n <= rest.len() && buffer[..n] == rest[..n] => rest = &rest[n..],
+                Ok(_) => return false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return false,
+            }
+        }
+    })
+}
+
+/// Replaces the hard link at `path` by a file of its own with the same contents.
+fn unshare(path: &Path) -> io::Result<()> {
+    let contents = fs::read(path)?;
+    fs::remove_file(path)?;
+    fs::write(path, contents)
 }
 
 /// Removes a directory tree, its top-level subdirectories on threads of their own: removing
