@@ -61,4 +61,9 @@ fn main() {
         "dashboard template runs (one per new shape): {}",
         dashboards.template_runs()
     );
+    let [(slo, slo_refused), (operational, operational_refused)] = rules.patterns_made();
+    println!(
+        "rule-group patterns: SLO {slo} used, {slo_refused} refused; \
+         operational {operational} used, {operational_refused} refused"
+    );
 }

@@ -430,7 +430,7 @@ fn a_second_render_of_the_same_platform_keeps_the_per_service_files() {
 #[test]
 fn recurring_documents_equal_their_direct_serialisation() {
     let platforms = common::all_compiled_and_generated(synthetic::platform(300, 7));
-    let (mut compared, mut patterns, mut slos_seen) = (0, 0, 0);
+    let (mut compared, mut patterns, mut operational_patterns, mut slos_seen) = (0, 0, 0, 0);
     for (name, c) in &platforms {
         let rules = prometheus::RuleRenderer::new(c).unwrap();
         for service in c.platform.services.values() {
@@ -455,19 +455,26 @@ fn recurring_documents_equal_their_direct_serialisation() {
             compared += 1;
         }
         // Every pattern made agreed with the groups built directly.
-        let (used, refused) = rules.patterns_made();
+        let [(used, refused), (operational_used, operational_refused)] = rules.patterns_made();
         assert_eq!(
-            refused, 0,
-            "{name}: {used} patterns used, {refused} refused"
+            (refused, operational_refused),
+            (0, 0),
+            "{name}: {used} SLO and {operational_used} operational patterns used"
         );
         patterns += used;
+        operational_patterns += operational_used;
         slos_seen += prometheus::slos(&c.platform).len();
     }
     assert!(compared > 900, "only {compared} services compared");
-    // The generated platform's many SLOs of a few kinds went through patterns.
+    // The generated platform's many SLOs of a few kinds went through patterns, and its
+    // services' operational groups through fewer patterns than there are services.
     assert!(
         patterns > 2 && patterns * 10 < slos_seen,
         "{patterns} patterns for {slos_seen} SLOs"
+    );
+    assert!(
+        operational_patterns > 2 && operational_patterns * 3 < compared,
+        "{operational_patterns} operational patterns for {compared} services"
     );
     // The skeletons did the work: far fewer of them than documents (~10 per service).
     let kept = shapes::kept_skeletons();

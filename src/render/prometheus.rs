@@ -755,28 +755,107 @@ pub fn operational_group(
     })
 }
 
-/// Stands for the service's name in an [`SloPattern`]: a private-use character, which
+/// Stand for the values a rule-group pattern leaves out: the service's name, then (in the
+/// operational group) its datastores' names in order. Private-use characters, which
 /// neither names nor the templates hold.
-const NAME: char = '\u{E002}';
+const MARKERS: [char; 8] = [
+    '\u{E002}', '\u{E003}', '\u{E004}', '\u{E005}', '\u{E006}', '\u{E007}', '\u{E008}', '\u{E009}',
+];
+const NAME: char = MARKERS[0];
 
-/// An SLO's three rule groups with its service's name left out: their YAML layout and
-/// their strings split where the name goes, and the page alert likewise. Everything else in
-/// them follows from what the SLO's [`PatternKey`] holds, so the SLOs of a platform share a
-/// few patterns, and each SLO's groups are its pattern's strings joined by its name,
-/// without building the rules and their queries again.
+/// A piece of a marked string: text as it is, or where value `i` goes.
+#[derive(Debug)]
+enum Cut {
+    Text(String),
+    Value(usize),
+}
+
+/// Rule groups made with markers in place of some values: their YAML layout, and each
+/// scalar's string cut where the values go. Filling it with the values gives what
+/// building and serialising the groups with those values gives, where the values go into
+/// the strings as they are (see [`name_as_it_is`]) and nothing else depends on them.
+#[derive(Debug)]
+struct Marked {
+    layout: crate::emit::shapes::Pattern,
+    /// Per scalar; empty for a string without markers (the pattern's own text stands).
+    cuts: Vec<Vec<Cut>>,
+    /// How many values go in.
+    values: usize,
+}
+
+impl Marked {
+    fn new<T: Serialize>(value: &T, values: usize) -> Option<Marked> {
+        let layout = crate::emit::shapes::pattern(value)?;
+        let cuts: Vec<Vec<Cut>> = layout.strings().map(cut).collect();
+        let in_range = cuts
+            .iter()
+            .flatten()
+            .all(|c| !matches!(c, Cut::Value(v) if *v >= values));
+        in_range.then_some(Marked {
+            layout,
+            cuts,
+            values,
+        })
+    }
+
+    /// The groups' YAML with `values` in place of the markers.
+    fn fill(&self, values: &[&str]) -> Option<String> {
+        if values.len() != self.values {
+            return None;
+        }
+        self.layout.fill_with(|i, buf| {
+            let cuts = &self.cuts[i];
+            for c in cuts {
+                match c {
+                    Cut::Text(t) => buf.push_str(t),
+                    Cut::Value(v) => buf.push_str(values[*v]),
+                }
+            }
+            !cuts.is_empty()
+        })
+    }
+}
+
+/// `s` cut at its markers; empty when it has none.
+fn cut(s: &str) -> Vec<Cut> {
+    let mut cuts = Vec::new();
+    if !s.contains(MARKERS) {
+        return cuts;
+    }
+    let mut text = String::new();
+    for c in s.chars() {
+        match MARKERS.iter().position(|&m| m == c) {
+            Some(v) => {
+                if !text.is_empty() {
+                    cuts.push(Cut::Text(std::mem::take(&mut text)));
+                }
+                cuts.push(Cut::Value(v));
+            }
+            None => text.push(c),
+        }
+    }
+    if !text.is_empty() {
+        cuts.push(Cut::Text(text));
+    }
+    cuts
+}
+
+/// An SLO's three rule groups with its service's name left out, and the page alert
+/// likewise. Everything else in them follows from what the SLO's [`PatternKey`] holds, so
+/// the SLOs of a platform share a few patterns, and each SLO's groups are its pattern
+/// filled with its service's name, without building the rules and their queries again.
 ///
 /// Exact where the name is put into the strings as it is: names made of letters, digits,
 /// `-`, `_` and `.` (nothing PromQL or the runbook URL would escape), and annotation
 /// templates that only substitute. Each pattern is checked once against the SLO it was
 /// first needed for, built and serialised directly; a pattern that differs is not used.
 struct SloPattern {
-    layout: crate::emit::shapes::Pattern,
-    /// Each scalar's string, split at the name.
-    parts: Vec<Vec<String>>,
+    groups: Marked,
     page: Rule,
 }
 
-/// SLOs of one kind from which their groups are made from a pattern.
+/// SLOs of one kind, or services of one kind of operational group, from which their groups
+/// are made from a pattern: making one costs about three groups built directly.
 const MIN_SHARED: usize = 4;
 
 /// What an SLO's rule groups depend on besides its service's name.
@@ -817,19 +896,14 @@ impl SloPattern {
             ..slo.clone()
         };
         let groups = slo_groups(o, &marked, annotations)?;
-        let Some(layout) = crate::emit::shapes::pattern(&groups) else {
+        let Some(layout) = Marked::new(&groups, 1) else {
             return Ok(None);
         };
         let Some(page) = page_alerts(&groups).next().cloned() else {
             return Ok(None);
         };
-        let parts = layout
-            .strings()
-            .map(|s| s.split(NAME).map(str::to_string).collect())
-            .collect();
         let pattern = SloPattern {
-            layout,
-            parts,
+            groups: layout,
             page,
         };
         let direct = slo_groups(o, slo, annotations)?;
@@ -842,21 +916,7 @@ impl SloPattern {
 
     /// The groups' YAML (as a list) and the page alert of the SLO of service `name`.
     fn fill(&self, name: &str) -> Option<(String, Rule)> {
-        let text = self.layout.fill_with(|i, buf| {
-            let [first, rest @ ..] = self.parts[i].as_slice() else {
-                return false;
-            };
-            if rest.is_empty() {
-                // No name in it: the pattern's own text.
-                return false;
-            }
-            buf.push_str(first);
-            for part in rest {
-                buf.push_str(name);
-                buf.push_str(part);
-            }
-            true
-        })?;
+        let text = self.groups.fill(&[name])?;
         let named = |s: &String| s.replace(NAME, name);
         let page = Rule {
             record: self.page.record.as_ref().map(named),
@@ -880,6 +940,90 @@ impl SloPattern {
     }
 }
 
+/// The alerts of the operational group, whose annotations must only substitute for its
+/// pattern to apply.
+const OPERATIONAL_ALERTS: [&str; 6] = [
+    "TargetDown",
+    "High5xxRatio",
+    "HPAMaxedOut",
+    "PoolSaturation",
+    "RateLimitRejections",
+    "PodCrashLooping",
+];
+
+/// What a service's operational group depends on besides its own name and its datastores'
+/// names: whether it is critical, its autoscaling bounds, the pool of each datastore in
+/// order, and its rate-limit tier. Services with the same key share an operational pattern
+/// ([`Marked`], the name and the datastores' names left out).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct OperationalKey {
+    critical: bool,
+    autoscale: Option<(u32, String)>,
+    pools: Vec<String>,
+    rate_limit: Option<String>,
+}
+
+/// The key of `service`'s operational group, or `None` when its names do not go into the
+/// strings as they are or it has more datastores than there are markers.
+fn operational_key(service: &Service) -> Option<OperationalKey> {
+    let names_as_they_are = name_as_it_is(service.name.get_ref())
+        && service
+            .datastores
+            .iter()
+            .all(|(ds, _)| name_as_it_is(ds.get_ref()));
+    if !names_as_they_are || service.datastores.len() >= MARKERS.len() {
+        return None;
+    }
+    Some(OperationalKey {
+        critical: *service.critical.get_ref(),
+        autoscale: match &service.replicas {
+            Replicas::Auto(auto) => Some((*auto.max.get_ref(), auto.tier.get_ref().clone())),
+            Replicas::Fixed { .. } => None,
+        },
+        pools: service
+            .datastores
+            .iter()
+            .map(|(_, pool)| pool.get_ref().clone())
+            .collect(),
+        rate_limit: service.rate_limit.as_ref().map(|t| t.get_ref().clone()),
+    })
+}
+
+/// The values an operational pattern leaves out, in marker order.
+fn operational_values(service: &Service) -> Vec<&str> {
+    std::iter::once(service.name.get_ref().as_str())
+        .chain(
+            service
+                .datastores
+                .iter()
+                .map(|(ds, _)| ds.get_ref().as_str()),
+        )
+        .collect()
+}
+
+/// The operational pattern of services like `service`, or `None` when its group does not
+/// make one or the pattern does not give what building `service`'s group gives.
+fn operational_pattern(
+    platform: &Platform,
+    annotations: &Annotations,
+    service: &Service,
+) -> Result<Option<Marked>, EmitError> {
+    let mut marked = service.clone();
+    marked.name = toml::Spanned::new(service.name.span(), NAME.to_string());
+    for ((ds, _), marker) in marked.datastores.iter_mut().zip(&MARKERS[1..]) {
+        *ds = toml::Spanned::new(ds.span(), marker.to_string());
+    }
+    let values = operational_values(service);
+    let group = operational_group(platform, &marked, annotations)?;
+    // A slice, not an array: an array is a tuple to serde, which a pattern refuses.
+    let Some(pattern) = Marked::new(&std::slice::from_ref(&group), values.len()) else {
+        return Ok(None);
+    };
+    let direct =
+        crate::emit::to_yaml_recurring(&[operational_group(platform, service, annotations)?])?;
+    Ok((pattern.fill(&values).as_deref() == Some(direct.as_str())).then_some(pattern))
+}
+
 /// The page alerts among `groups`' rules.
 fn page_alerts(groups: &[RuleGroup]) -> impl Iterator<Item = &Rule> {
     groups
@@ -896,11 +1040,14 @@ pub struct RuleRenderer<'a> {
     slos: Vec<Slo>,
     /// Whether SLO groups may be made from patterns (their annotations only substitute).
     patterns_apply: bool,
-    /// The kinds of SLO that enough SLOs share for a pattern to pay: making one costs
-    /// about three SLOs' groups built directly.
+    /// The kinds of SLO that enough SLOs share for a pattern to pay.
     shared: std::collections::HashSet<PatternKey>,
     /// Made as SLOs need them; `None` for a kind of SLO whose pattern is not used.
     patterns: std::sync::Mutex<HashMap<PatternKey, Option<std::sync::Arc<SloPattern>>>>,
+    /// The same for operational groups: the kinds enough services share (none when an
+    /// operational alert's annotations do more than substitute), and their patterns.
+    operational_shared: std::collections::HashSet<OperationalKey>,
+    operational: std::sync::Mutex<HashMap<OperationalKey, Option<std::sync::Arc<Marked>>>>,
 }
 
 /// One service's rules as the rule files hold them.
@@ -916,21 +1063,21 @@ impl<'a> RuleRenderer<'a> {
         let platform = &compiled.platform;
         let annotations = Annotations::new(platform.observability.runbook_url.clone())?;
         let slos = slos(platform);
-        let mut counts = HashMap::<PatternKey, usize>::new();
-        for slo in &slos {
-            *counts.entry(pattern_key(slo)).or_default() += 1;
-        }
+        let shared = shared_keys(slos.iter().map(pattern_key));
+        let operational_shared = if OPERATIONAL_ALERTS.iter().all(|a| annotations.is_plain(a)) {
+            shared_keys(platform.services.values().filter_map(operational_key))
+        } else {
+            std::collections::HashSet::new()
+        };
         Ok(RuleRenderer {
             platform,
             patterns_apply: annotations.is_plain(PAGE_ALERT) && annotations.is_plain(TICKET_ALERT),
-            shared: counts
-                .into_iter()
-                .filter(|&(_, n)| n >= MIN_SHARED)
-                .map(|(key, _)| key)
-                .collect(),
+            shared,
             annotations,
             slos,
             patterns: std::sync::Mutex::default(),
+            operational_shared,
+            operational: std::sync::Mutex::default(),
         })
     }
 
@@ -979,20 +1126,52 @@ impl<'a> RuleRenderer<'a> {
             fragment.push_str(&crate::emit::to_yaml_recurring(&groups)?);
             pages.extend(page_alerts(&groups).cloned());
         }
-        let operational = operational_group(self.platform, service, &self.annotations)?;
-        fragment.push_str(&crate::emit::to_yaml_recurring(&[operational])?);
+        let from_pattern = self
+            .operational_pattern(service)?
+            .and_then(|p| p.fill(&operational_values(service)));
+        match from_pattern {
+            Some(text) => fragment.push_str(&text),
+            None => {
+                let operational = operational_group(self.platform, service, &self.annotations)?;
+                fragment.push_str(&crate::emit::to_yaml_recurring(&[operational])?);
+            }
+        }
         Ok(ServiceRules {
             fragment,
             page_alerts: pages,
         })
     }
 
-    /// The kinds of SLO whose groups were made from a pattern, and those that were not.
+    /// The patterns made and used, and those made and refused (they did not give what
+    /// building the groups directly gives): of SLO groups, then of operational groups.
     #[doc(hidden)]
-    pub fn patterns_made(&self) -> (usize, usize) {
-        let patterns = self.patterns.lock().unwrap_or_else(|e| e.into_inner());
-        let used = patterns.values().filter(|p| p.is_some()).count();
-        (used, patterns.len() - used)
+    pub fn patterns_made(&self) -> [(usize, usize); 2] {
+        fn count<K, V>(patterns: &std::sync::Mutex<HashMap<K, Option<V>>>) -> (usize, usize) {
+            let patterns = patterns.lock().unwrap_or_else(|e| e.into_inner());
+            let used = patterns.values().filter(|p| p.is_some()).count();
+            (used, patterns.len() - used)
+        }
+        [count(&self.patterns), count(&self.operational)]
+    }
+
+    /// The operational pattern of services like `service`, made when first needed.
+    fn operational_pattern(
+        &self,
+        service: &Service,
+    ) -> Result<Option<std::sync::Arc<Marked>>, EmitError> {
+        let Some(key) = operational_key(service) else {
+            return Ok(None);
+        };
+        if !self.operational_shared.contains(&key) {
+            return Ok(None);
+        }
+        if let Some(known) = self.operational.lock().map_err(|_| poisoned())?.get(&key) {
+            return Ok(known.clone());
+        }
+        let made = operational_pattern(self.platform, &self.annotations, service)?
+            .map(std::sync::Arc::new);
+        let mut patterns = self.operational.lock().map_err(|_| poisoned())?;
+        Ok(patterns.entry(key).or_insert(made).clone())
     }
 
     /// The pattern of SLOs like `slo`, made when first needed.
@@ -1001,10 +1180,6 @@ impl<'a> RuleRenderer<'a> {
         if !self.patterns_apply || !name_as_it_is(&slo.service) || !self.shared.contains(&key) {
             return Ok(None);
         }
-        let poisoned = || EmitError::Serialise {
-            kind: "rule groups".to_string(),
-            message: "a rendering thread failed".to_string(),
-        };
         if let Some(known) = self.patterns.lock().map_err(|_| poisoned())?.get(&key) {
             return Ok(known.clone());
         }
@@ -1012,6 +1187,28 @@ impl<'a> RuleRenderer<'a> {
             .map(std::sync::Arc::new);
         let mut patterns = self.patterns.lock().map_err(|_| poisoned())?;
         Ok(patterns.entry(key).or_insert(made).clone())
+    }
+}
+
+/// The keys that at least [`MIN_SHARED`] of `keys` have.
+fn shared_keys<K: std::hash::Hash + Eq>(
+    keys: impl Iterator<Item = K>,
+) -> std::collections::HashSet<K> {
+    let mut counts = HashMap::new();
+    for key in keys {
+        *counts.entry(key).or_insert(0usize) += 1;
+    }
+    counts
+        .into_iter()
+        .filter(|&(_, n)| n >= MIN_SHARED)
+        .map(|(key, _)| key)
+        .collect()
+}
+
+fn poisoned() -> EmitError {
+    EmitError::Serialise {
+        kind: "rule groups".to_string(),
+        message: "a rendering thread failed".to_string(),
     }
 }
 
