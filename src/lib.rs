@@ -61,7 +61,11 @@ pub enum CompileError {
 /// together, each listing the environments it was found in.
 pub fn compile(source: &SourceFile, envs: Envs<'_>) -> Result<Vec<Compiled>, CompileError> {
     let mut scratch = String::new();
-    let doc = parse::parse(source, &mut scratch).map_err(CompileError::Diagnostics)?;
+    let doc = std::thread::scope(|scope| {
+        scope.spawn(validate::prepare);
+        parse::parse(source, &mut scratch)
+    })
+    .map_err(CompileError::Diagnostics)?;
     // Schema validation and deserialisation are independent; the model is used only when the
     // schema accepted the document.
     let (schema_errors, base_raw) = std::thread::scope(|scope| {

@@ -25,6 +25,12 @@ pub fn schema() -> &'static Value {
     SCHEMA.get_or_init(|| serde_json::from_str(SCHEMA_TEXT).expect("embedded schema is valid JSON"))
 }
 
+/// Compiles the schema's validator now, if that has not happened yet: beside parsing, it
+/// is off the path of the first [`check`].
+pub fn prepare() {
+    validator();
+}
+
 fn validator() -> &'static Validator {
     static VALIDATOR: OnceLock<Validator> = OnceLock::new();
     VALIDATOR.get_or_init(|| {
@@ -114,8 +120,11 @@ fn table_to_json(table: &DeTable<'_>, pointer: &mut String, index: &mut SpanInde
     let mut map = Map::new();
     for (key, value) in table {
         let len = pointer.len();
-        pointer.push('/');
-        pointer.push_str(&escape(key.get_ref()));
+        // The pointers are for the span index only.
+        if !index.disabled {
+            pointer.push('/');
+            pointer.push_str(&escape(key.get_ref()));
+        }
         let json = value_to_json(value, Some(key.span()), pointer, index);
         pointer.truncate(len);
         map.insert(key.get_ref().to_string(), json);
@@ -156,8 +165,10 @@ fn value_to_json(
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
                 let len = pointer.len();
-                pointer.push('/');
-                pointer.push_str(&i.to_string());
+                if !index.disabled {
+                    pointer.push('/');
+                    pointer.push_str(&i.to_string());
+                }
                 out.push(value_to_json(item, None, pointer, index));
                 pointer.truncate(len);
             }
