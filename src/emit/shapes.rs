@@ -38,7 +38,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::fmt::{self, Write as _};
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde::ser::{self, Impossible, SerializeMap as _, SerializeSeq as _};
@@ -49,7 +49,7 @@ type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState
 
 const OPEN: char = '\u{E000}';
 const CLOSE: char = '\u{E001}';
-/// Distinct shapes kept per thread; further shapes are serialised directly.
+/// Distinct shapes kept per thread and in [`SHARED`]; further shapes are serialised directly.
 const MAX_SHAPES: usize = 4096;
 /// Strings up to this length have their YAML text cached; longer ones (queries,
 /// descriptions) rarely repeat and are serialised alone each time.
@@ -95,7 +95,7 @@ pub fn to_string<T: Serialize>(value: &T) -> Result<String, SerializeError> {
         let skeleton = match shapes.get(shape.as_slice()) {
             Some(known) => known.clone(),
             None => {
-                let made = skeleton(value, forms, holes).map(Rc::new);
+                let made = shared(&shape, || skeleton(value, forms, holes).map(Arc::new));
                 if shapes.len() < MAX_SHAPES {
                     shapes.insert(shape, made.clone());
                 }
@@ -114,6 +114,49 @@ pub fn to_string<T: Serialize>(value: &T) -> Result<String, SerializeError> {
 
 thread_local! {
     static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
+}
+
+/// Skeletons by shape, made by any thread. A thread looks here when a shape is new to it:
+/// every rendering thread meets nearly every shape of a platform, and making a skeleton
+/// costs tens of documents filled.
+type Skeletons = HashMap<Vec<u8>, Option<Arc<Skeleton>>>;
+static SHARED: Mutex<Option<Skeletons>> = Mutex::new(None);
+/// Skeletons made for [`SHARED`], kept or not.
+static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many skeletons all threads have made, and how many shapes [`SHARED`] holds: with
+/// every thread taking the others' skeletons, the two stay close.
+#[doc(hidden)]
+pub fn skeletons_made_and_shared() -> (usize, usize) {
+    let shared = SHARED
+        .lock()
+        .map(|guard| guard.as_ref().map_or(0, |skeletons| skeletons.len()))
+        .unwrap_or(0);
+    (MADE.load(std::sync::atomic::Ordering::Relaxed), shared)
+}
+
+/// The skeleton of `shape` from [`SHARED`], or made by `make` and kept there. Made outside
+/// the lock, so a thread never waits for another's skeleton of a different shape; two
+/// threads meeting a new shape at once both make it, and the first one kept stays.
+fn shared(shape: &[u8], make: impl FnOnce() -> Option<Arc<Skeleton>>) -> Option<Arc<Skeleton>> {
+    if let Ok(guard) = SHARED.lock()
+        && let Some(known) = guard.as_ref().and_then(|skeletons| skeletons.get(shape))
+    {
+        return known.clone();
+    }
+    let made = make();
+    MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let Ok(mut guard) = SHARED.lock() else {
+        return made;
+    };
+    let skeletons = guard.get_or_insert_with(HashMap::default);
+    if let Some(known) = skeletons.get(shape) {
+        return known.clone();
+    }
+    if skeletons.len() < MAX_SHAPES {
+        skeletons.insert(shape.to_vec(), made.clone());
+    }
+    made
 }
 
 /// Runs `f` with every [`to_string`] of this thread serialising directly: tests compare
@@ -137,7 +180,7 @@ pub fn kept_skeletons() -> usize {
 struct Cache {
     bypass: bool,
     /// Skeleton by shape; `None` for a shape whose skeleton could not be used.
-    shapes: HashMap<Vec<u8>, Option<Rc<Skeleton>>>,
+    shapes: HashMap<Vec<u8>, Option<Arc<Skeleton>>>,
     forms: Forms,
 }
 
