@@ -424,6 +424,30 @@ fn a_second_render_of_the_same_platform_keeps_the_per_service_files() {
     assert!(report.is_clean(), "{report:?}");
 }
 
+/// The promtool tests are written group by group, their series and expected alerts item by
+/// item through the shapes, and spliced: the bytes of serialising the file whole, on every
+/// platform we have (a generated one with hundreds of SLOs among them).
+#[test]
+fn promtool_tests_equal_their_whole_serialisation() {
+    let platforms = common::all_compiled_and_generated(synthetic::platform(300, 7));
+    let mut with_tests = 0;
+    for (name, c) in &platforms {
+        let rules: Vec<prometheus::Rule> = prometheus::rule_groups(c)
+            .unwrap()
+            .into_iter()
+            .flat_map(|g| g.rules)
+            .collect();
+        let spliced = prometheus::promtool_tests(c, &rules).unwrap();
+        let whole = prometheus::promtool_tests_whole(c, &rules).unwrap();
+        assert_eq!(spliced, whole, "{name}: promtool tests");
+        with_tests += usize::from(spliced.0.contains("exp_alerts:\n"));
+    }
+    assert!(
+        with_tests > 3,
+        "only {with_tests} platforms with expected alerts"
+    );
+}
+
 /// Per-service documents are laid out once per shape (`emit::shapes`): every manifest and
 /// rule fragment of every platform we have, and of a generated one with many shapes, must
 /// be the bytes serde-saphyr writes for it directly.

@@ -1416,6 +1416,21 @@ fn scenario(o: &Observability, slo: &Slo, phases: &[Phase]) -> Vec<Series> {
 /// told apart by their label), so promtool evaluates the rules three times, not three times
 /// per SLO.
 pub fn promtool_tests(compiled: &Compiled, rules: &[Rule]) -> Result<Document, EmitError> {
+    promtool_tests_laid_out(compiled, rules, false)
+}
+
+/// [`promtool_tests`] serialised whole, as one document: what the tests compare the
+/// group-by-group, item-by-item text with.
+#[doc(hidden)]
+pub fn promtool_tests_whole(compiled: &Compiled, rules: &[Rule]) -> Result<Document, EmitError> {
+    promtool_tests_laid_out(compiled, rules, true)
+}
+
+fn promtool_tests_laid_out(
+    compiled: &Compiled,
+    rules: &[Rule],
+    whole: bool,
+) -> Result<Document, EmitError> {
     let platform = &compiled.platform;
     let o = &platform.observability;
     let slos = slos(platform);
@@ -1490,6 +1505,13 @@ pub fn promtool_tests(compiled: &Compiled, rules: &[Rule]) -> Result<Document, E
     if slos.is_empty() {
         return Ok(empty);
     }
+    if whole {
+        return Document::new(&TestFile {
+            rule_files: vec!["rules.yaml".to_string()],
+            evaluation_interval: "1m".to_string(),
+            tests: vec![outage(), at_budget(), recovery()],
+        });
+    }
     // The groups are independent and, on a large platform, each is megabytes of series:
     // each is made and serialised on a thread of its own, then the file is the header and
     // the three groups as sequence items, as if serialised whole.
@@ -1497,7 +1519,7 @@ pub fn promtool_tests(compiled: &Compiled, rules: &[Rule]) -> Result<Document, E
     let groups = std::thread::scope(|scope| {
         let handles: Vec<_> = makers
             .iter()
-            .map(|make| scope.spawn(move || crate::emit::to_yaml(&[make()])))
+            .map(|make| scope.spawn(move || group_text(&make())))
             .collect();
         handles
             .into_iter()
@@ -1518,6 +1540,35 @@ pub fn promtool_tests(compiled: &Compiled, rules: &[Rule]) -> Result<Document, E
         text.push_str(&g);
     }
     Ok(Document(text))
+}
+
+/// What serialising `group` as a sequence item gives, with its long lists (the series,
+/// each test's expected alerts) written item by item through their shapes
+/// ([`crate::emit::list_items`]) and spliced into the layout of the group without them:
+/// the items are the same few shapes with other strings, mostly long ones that need no
+/// quoting, which serde-saphyr would check node by node.
+fn group_text(group: &TestGroup) -> Result<String, EmitError> {
+    let frame = TestGroup {
+        interval: group.interval.clone(),
+        input_series: Vec::new(),
+        alert_rule_test: Vec::new(),
+    };
+    let text = crate::emit::to_yaml(&[frame])?;
+    let series = crate::emit::list_items(&group.input_series, 2)?;
+    let text = crate::emit::splice_list(&text, "input_series", 2, &series)?;
+    let mut tests = String::new();
+    for test in &group.alert_rule_test {
+        let frame = AlertTest {
+            eval_time: test.eval_time.clone(),
+            alertname: test.alertname.clone(),
+            exp_alerts: Vec::new(),
+        };
+        let item = crate::emit::to_yaml(&[frame])?;
+        let alerts = crate::emit::list_items(&test.exp_alerts, 2)?;
+        let item = crate::emit::splice_list(&item, "exp_alerts", 2, &alerts)?;
+        crate::emit::indent_lines(&mut tests, &item, 2);
+    }
+    crate::emit::splice_list(&text, "alert_rule_test", 2, &tests)
 }
 
 // ---- prometheus-adapter ----------------------------------------------------------------
