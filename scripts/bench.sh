@@ -21,26 +21,12 @@ trap 'rm -rf "$work"' EXIT
 cargo build --release --quiet --bin berrys --example generate-platform
 berrys=target/release/berrys
 
-# best_of CMD...: the fastest of $runs wall times, in seconds.
+# best_of CMD...: the fastest of $runs wall times, in seconds; with FRESH set, that
+# directory is removed before each run (not timed).
 best_of() {
     local best=""
     for _ in $(seq "$runs"); do
-        local t0 t1
-        t0=$(date +%s%N)
-        "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }
-        t1=$(date +%s%N)
-        local t=$(( (t1 - t0) / 1000 ))
-        [[ -z $best || $t -lt $best ]] && best=$t
-    done
-    awk -v us="$best" 'BEGIN { printf "%.3f", us / 1e6 }'
-}
-
-# best_fresh_of DIR CMD...: best_of, with DIR removed before each run (not timed).
-best_fresh_of() {
-    local dir=$1 best=""
-    shift
-    for _ in $(seq "$runs"); do
-        rm -rf "$dir"
+        [[ -z ${FRESH:-} ]] || rm -rf "$FRESH"
         local t0 t1
         t0=$(date +%s%N)
         "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }
@@ -64,7 +50,7 @@ for n in "${sizes[@]}"; do
     "$berrys" lint -f "$file" >/dev/null 2>&1 || { echo "the $n-service platform does not lint clean"; exit 1; }
     lint_s[$n]=$(best_of "$berrys" lint -f "$file")
     lint_m[$n]=$(peak_kib "$berrys" lint -f "$file")
-    fresh_s[$n]=$(best_fresh_of "$work/out-$n" "$berrys" render -f "$file" --out "$work/out-$n")
+    fresh_s[$n]=$(FRESH="$work/out-$n" best_of "$berrys" render -f "$file" --out "$work/out-$n")
     render_s[$n]=$(best_of "$berrys" render -f "$file" --out "$work/out-$n")
     render_m[$n]=$(peak_kib "$berrys" render -f "$file" --out "$work/out-$n")
     files[$n]=$(wc -l < "$work/out-$n/.berrys-manifest")

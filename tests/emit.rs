@@ -223,10 +223,7 @@ fn pieces_are_written_indented_and_equal_their_joined_form() {
 /// and both rule files carry every service's groups in service order.
 #[test]
 fn streamed_rule_files_on_disk_equal_the_in_memory_render() {
-    let source = berrys::source::SourceFile::new("generated.toml", synthetic::platform(400, 3));
-    let compiled = berrys::compile(&source, berrys::Envs::One(None))
-        .expect("generated platform compiles")
-        .remove(0);
+    let compiled = common::generated_base(synthetic::platform(400, 3));
     let files = berrys::render::render(&compiled).unwrap();
     let rules = files
         .iter()
@@ -394,10 +391,7 @@ fn a_symbolic_link_in_place_of_an_unchanged_file_is_replaced() {
 #[test]
 fn a_second_render_of_the_same_platform_keeps_the_per_service_files() {
     use std::os::unix::fs::MetadataExt;
-    let source = berrys::source::SourceFile::new("generated.toml", synthetic::platform(40, 5));
-    let compiled = berrys::compile(&source, berrys::Envs::One(None))
-        .expect("generated platform compiles")
-        .remove(0);
+    let compiled = common::generated_base(synthetic::platform(40, 5));
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let render = || {

@@ -2,15 +2,13 @@
 //! laid out is not laid out again by another. In a test binary of its own, because the
 //! counts are the whole process's.
 
+mod common;
 #[path = "../benches/support/synthetic.rs"]
 mod synthetic;
 
 #[test]
 fn each_shape_is_laid_out_about_once_for_all_threads() {
-    let source = berrys::source::SourceFile::new("generated.toml", synthetic::platform(300, 11));
-    let compiled = berrys::compile(&source, berrys::Envs::One(None))
-        .expect("generated platform compiles")
-        .remove(0);
+    let compiled = common::generated_base(synthetic::platform(300, 11));
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     berrys::render::render(&compiled).expect("renders");
     let (made, shared) = berrys::emit::shapes::skeletons_made_and_shared();

@@ -77,6 +77,14 @@ pub fn all_compiled() -> Vec<(String, Compiled)> {
     out
 }
 
+/// The base environment of a generated platform (the text of `synthetic::platform`).
+pub fn generated_base(text: String) -> Compiled {
+    let source = SourceFile::new("generated.toml".to_string(), text);
+    compile(&source, Envs::One(None))
+        .expect("generated platform compiles")
+        .remove(0)
+}
+
 /// [`all_compiled`] and every environment of a generated platform, named
 /// `generated --env <env>`.
 pub fn all_compiled_and_generated(text: String) -> Vec<(String, Compiled)> {
