@@ -419,11 +419,11 @@ impl Stage {
             // The previous render's file, when it already holds these bytes, is linked into
             // the stage instead: no file to create and fill now, none to free with the old
             // output, and it keeps its modification time.
-            if f.pieces.is_empty()
-                && self.previous.contains(&f.path)
-                && holds(&dir.join(&f.path), f.contents.as_bytes())
-                && fs::hard_link(dir.join(&f.path), &path).is_ok()
-            {
+            let kept = f.pieces.is_empty() && self.previous.contains(&f.path) && {
+                let previous = dir.join(&f.path);
+                holds(&previous, f.contents.as_bytes()) && fs::hard_link(&previous, &path).is_ok()
+            };
+            if kept {
                 linked.lock().map_err(|_| locked())?.insert(f.path.clone());
             } else {
                 f.write_to(&path).map_err(io_err("cannot write", &path))?;

@@ -1038,16 +1038,63 @@ pub struct RuleRenderer<'a> {
     annotations: Annotations,
     /// Every SLO, in service order.
     slos: Vec<Slo>,
-    /// Whether SLO groups may be made from patterns (their annotations only substitute).
-    patterns_apply: bool,
-    /// The kinds of SLO that enough SLOs share for a pattern to pay.
-    shared: std::collections::HashSet<PatternKey>,
-    /// Made as SLOs need them; `None` for a kind of SLO whose pattern is not used.
-    patterns: std::sync::Mutex<HashMap<PatternKey, Option<std::sync::Arc<SloPattern>>>>,
-    /// The same for operational groups: the kinds enough services share (none when an
-    /// operational alert's annotations do more than substitute), and their patterns.
-    operational_shared: std::collections::HashSet<OperationalKey>,
-    operational: std::sync::Mutex<HashMap<OperationalKey, Option<std::sync::Arc<Marked>>>>,
+    slo_patterns: Patterns<PatternKey, SloPattern>,
+    operational_patterns: Patterns<OperationalKey, Marked>,
+}
+
+/// Patterns of one kind of rule group, made as the first group of each kind needs them and
+/// shared by every thread.
+struct Patterns<K, V> {
+    /// The kinds enough groups share for a pattern to pay (none when the alerts'
+    /// annotations do more than substitute).
+    kinds: std::collections::HashSet<K>,
+    /// `None` for a kind whose pattern is not used.
+    made: std::sync::Mutex<HashMap<K, Option<std::sync::Arc<V>>>>,
+}
+
+impl<K: std::hash::Hash + Eq, V> Patterns<K, V> {
+    /// Patterns for the kinds that at least [`MIN_SHARED`] of `keys` have, when `apply`.
+    fn new(apply: bool, keys: impl Iterator<Item = K>) -> Self {
+        let mut counts = HashMap::new();
+        if apply {
+            for key in keys {
+                *counts.entry(key).or_insert(0usize) += 1;
+            }
+        }
+        Patterns {
+            kinds: counts
+                .into_iter()
+                .filter(|&(_, n)| n >= MIN_SHARED)
+                .map(|(key, _)| key)
+                .collect(),
+            made: std::sync::Mutex::default(),
+        }
+    }
+
+    /// The pattern of kind `key`, from `make` the first time it is asked for; `None` for a
+    /// kind too rare for a pattern, or whose pattern `make` refused.
+    fn get(
+        &self,
+        key: K,
+        make: impl FnOnce() -> Result<Option<V>, EmitError>,
+    ) -> Result<Option<std::sync::Arc<V>>, EmitError> {
+        if !self.kinds.contains(&key) {
+            return Ok(None);
+        }
+        if let Some(known) = self.made.lock().map_err(|_| poisoned())?.get(&key) {
+            return Ok(known.clone());
+        }
+        let made = make()?.map(std::sync::Arc::new);
+        let mut patterns = self.made.lock().map_err(|_| poisoned())?;
+        Ok(patterns.entry(key).or_insert(made).clone())
+    }
+
+    /// The patterns made and used, and those made and refused.
+    fn counts(&self) -> (usize, usize) {
+        let made = self.made.lock().unwrap_or_else(|e| e.into_inner());
+        let used = made.values().filter(|p| p.is_some()).count();
+        (used, made.len() - used)
+    }
 }
 
 /// One service's rules as the rule files hold them.
@@ -1063,21 +1110,20 @@ impl<'a> RuleRenderer<'a> {
         let platform = &compiled.platform;
         let annotations = Annotations::new(platform.observability.runbook_url.clone())?;
         let slos = slos(platform);
-        let shared = shared_keys(slos.iter().map(pattern_key));
-        let operational_shared = if OPERATIONAL_ALERTS.iter().all(|a| annotations.is_plain(a)) {
-            shared_keys(platform.services.values().filter_map(operational_key))
-        } else {
-            std::collections::HashSet::new()
-        };
+        let slo_patterns = Patterns::new(
+            annotations.is_plain(PAGE_ALERT) && annotations.is_plain(TICKET_ALERT),
+            slos.iter().map(pattern_key),
+        );
+        let operational_patterns = Patterns::new(
+            OPERATIONAL_ALERTS.iter().all(|a| annotations.is_plain(a)),
+            platform.services.values().filter_map(operational_key),
+        );
         Ok(RuleRenderer {
             platform,
-            patterns_apply: annotations.is_plain(PAGE_ALERT) && annotations.is_plain(TICKET_ALERT),
-            shared,
             annotations,
             slos,
-            patterns: std::sync::Mutex::default(),
-            operational_shared,
-            operational: std::sync::Mutex::default(),
+            slo_patterns,
+            operational_patterns,
         })
     }
 
@@ -1146,12 +1192,10 @@ impl<'a> RuleRenderer<'a> {
     /// building the groups directly gives): of SLO groups, then of operational groups.
     #[doc(hidden)]
     pub fn patterns_made(&self) -> [(usize, usize); 2] {
-        fn count<K, V>(patterns: &std::sync::Mutex<HashMap<K, Option<V>>>) -> (usize, usize) {
-            let patterns = patterns.lock().unwrap_or_else(|e| e.into_inner());
-            let used = patterns.values().filter(|p| p.is_some()).count();
-            (used, patterns.len() - used)
-        }
-        [count(&self.patterns), count(&self.operational)]
+        [
+            self.slo_patterns.counts(),
+            self.operational_patterns.counts(),
+        ]
     }
 
     /// The operational pattern of services like `service`, made when first needed.
@@ -1162,47 +1206,20 @@ impl<'a> RuleRenderer<'a> {
         let Some(key) = operational_key(service) else {
             return Ok(None);
         };
-        if !self.operational_shared.contains(&key) {
-            return Ok(None);
-        }
-        if let Some(known) = self.operational.lock().map_err(|_| poisoned())?.get(&key) {
-            return Ok(known.clone());
-        }
-        let made = operational_pattern(self.platform, &self.annotations, service)?
-            .map(std::sync::Arc::new);
-        let mut patterns = self.operational.lock().map_err(|_| poisoned())?;
-        Ok(patterns.entry(key).or_insert(made).clone())
+        self.operational_patterns.get(key, || {
+            operational_pattern(self.platform, &self.annotations, service)
+        })
     }
 
     /// The pattern of SLOs like `slo`, made when first needed.
     fn pattern(&self, slo: &Slo) -> Result<Option<std::sync::Arc<SloPattern>>, EmitError> {
-        let key = pattern_key(slo);
-        if !self.patterns_apply || !name_as_it_is(&slo.service) || !self.shared.contains(&key) {
+        if !name_as_it_is(&slo.service) {
             return Ok(None);
         }
-        if let Some(known) = self.patterns.lock().map_err(|_| poisoned())?.get(&key) {
-            return Ok(known.clone());
-        }
-        let made = SloPattern::new(&self.platform.observability, &self.annotations, slo)?
-            .map(std::sync::Arc::new);
-        let mut patterns = self.patterns.lock().map_err(|_| poisoned())?;
-        Ok(patterns.entry(key).or_insert(made).clone())
+        self.slo_patterns.get(pattern_key(slo), || {
+            SloPattern::new(&self.platform.observability, &self.annotations, slo)
+        })
     }
-}
-
-/// The keys that at least [`MIN_SHARED`] of `keys` have.
-fn shared_keys<K: std::hash::Hash + Eq>(
-    keys: impl Iterator<Item = K>,
-) -> std::collections::HashSet<K> {
-    let mut counts = HashMap::new();
-    for key in keys {
-        *counts.entry(key).or_insert(0usize) += 1;
-    }
-    counts
-        .into_iter()
-        .filter(|&(_, n)| n >= MIN_SHARED)
-        .map(|(key, _)| key)
-        .collect()
 }
 
 fn poisoned() -> EmitError {
