@@ -286,6 +286,9 @@ impl Forms {
             false if v.contains([OPEN, CLOSE]) => return Err(Unshaped),
             false => v.contains('\n'),
         };
+        if multiline && place == Place::MapValue && literal_block_as_it_is(v, texts) {
+            return Ok((Text::Hole { block: true }, true));
+        }
         let form = match place {
             Place::Key => self.key(v),
             Place::MapValue if multiline => self.block(v),
@@ -510,6 +513,48 @@ impl Scan {
     fn has(self, flag: u8) -> bool {
         self.0 & flag != 0
     }
+}
+
+/// Appends serde-saphyr's literal block for the multi-line map value `s`, as
+/// [`Forms::block`] would have it (for a key in the first column), when its rule is plain to
+/// see, and returns whether it did: printable ASCII lines, the first line with text not
+/// starting with a space (which would need an indentation indicator), and some text before
+/// the trailing line breaks. The header is `|` with `-` when no line break ends `s` and `+`
+/// when several do; each line with text is indented two columns. Queries and descriptions
+/// spread over lines are of this kind and rarely repeat, so asking serde-saphyr for each
+/// would serialise every one of them twice. A test holds this to serde-saphyr's output.
+fn literal_block_as_it_is(s: &str, out: &mut String) -> bool {
+    let mut breaks = 0;
+    for b in s.bytes() {
+        match b {
+            b'\n' => breaks += 1,
+            b' '..=b'~' => {}
+            _ => return false,
+        }
+    }
+    let content = s.trim_end_matches('\n');
+    let trailing = s.len() - content.len();
+    let first_text = content.split('\n').find(|line| !line.is_empty());
+    if breaks == 0 || !first_text.is_some_and(|line| !line.starts_with(' ')) {
+        return false;
+    }
+    out.reserve(s.len() + 8 + 2 * breaks);
+    out.push_str(match trailing {
+        0 => "|-",
+        1 => "|",
+        _ => "|+",
+    });
+    for line in content.split('\n') {
+        out.push('\n');
+        if !line.is_empty() {
+            out.push_str("  ");
+            out.push_str(line);
+        }
+    }
+    for _ in 1..trailing {
+        out.push('\n');
+    }
+    true
 }
 
 /// Whether serde-saphyr writes `s` as a simple map key as it is: a plain value (above) that
@@ -1123,7 +1168,7 @@ mod tests {
     use proptest::prelude::*;
     use serde::Serialize;
 
-    use super::{Forms, Scan, Skeleton, direct, to_string};
+    use super::{Form, Forms, Scan, Skeleton, direct, to_string};
 
     #[derive(Serialize)]
     struct Doc {
@@ -1390,6 +1435,47 @@ mod tests {
             } else if super::quoted_as_it_is(&s, Scan::of(&s)) {
                 prop_assert_eq!(item_text(&s), format!("\"{s}\""));
             }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+        /// A multi-line map value written without asking serde-saphyr is written as
+        /// serde-saphyr writes it, and those it is not are left to serde-saphyr.
+        #[test]
+        fn literal_blocks_without_asking_agree_with_serde_saphyr(
+            s in proptest::string::string_regex("[a :#\"|\n\t-]{0,16}").unwrap()
+        ) {
+            let mut fast = String::new();
+            let asked = Forms::default().block(&s);
+            if super::literal_block_as_it_is(&s, &mut fast) {
+                let Form::Block(text) = asked else {
+                    panic!("serde-saphyr writes {s:?} other than as a literal block");
+                };
+                prop_assert_eq!(fast, text.to_string());
+            } else {
+                prop_assert!(fast.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn literal_blocks_without_asking_cover_queries_and_descriptions() {
+        for s in [
+            "a\nb",
+            "rate(x[5m])\n  and\nup == 0\n",
+            "line: one\n\n# two\n\n\n",
+            "\nfirst line after a break",
+        ] {
+            let mut fast = String::new();
+            assert!(super::literal_block_as_it_is(s, &mut fast), "{s:?}");
+            let Form::Block(text) = Forms::default().block(s) else {
+                panic!("{s:?} is a literal block");
+            };
+            assert_eq!(fast, &*text, "{s:?}");
+        }
+        for s in [" indented\nnext", "\n\n", "tab\there\n", "caf\u{e9}\nx"] {
+            assert!(!super::literal_block_as_it_is(s, &mut String::new()), "{s:?}");
         }
     }
 
