@@ -14,6 +14,10 @@ use std::time::Instant;
 
 use berrys::render::{grafana, kubernetes, prometheus};
 
+// The allocator of the berrys binary, so that counts and times are the ones it has.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let Some(path) = std::env::args().nth(1) else {
         eprintln!("usage: per-service PLATFORM.toml   (ROUNDS=n, default 3)");

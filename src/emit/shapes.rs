@@ -80,33 +80,42 @@ pub fn to_string<T: Serialize>(value: &T) -> Result<String, SerializeError> {
         if cache.bypass {
             return direct(value);
         }
-        let Cache { shapes, forms, .. } = &mut *cache;
-        let mut walk = Walk::new(forms, false);
-        if value.serialize(&mut walk).is_err() {
-            return direct(value);
-        }
+        let Cache {
+            shapes,
+            forms,
+            buffers,
+            ..
+        } = &mut *cache;
+        // The walk's buffers are this thread's, kept between documents: allocating and
+        // growing three buffers per document was a tenth of a small document's cost.
+        let mut walk = Walk::with_buffers(forms, false, std::mem::take(buffers));
+        let walked = value.serialize(&mut walk).is_ok();
         let Walk {
-            shape,
-            texts,
-            ends,
+            mut shape,
+            mut texts,
+            mut ends,
             holes,
             ..
         } = walk;
-        let skeleton = match shapes.get(shape.as_slice()) {
-            Some(known) => known.clone(),
-            None => {
-                let made = shared(&shape, || skeleton(value, forms, holes).map(Arc::new));
-                if shapes.len() < MAX_SHAPES {
-                    shapes.insert(shape, made.clone());
+        let filled = walked.then(|| {
+            let skeleton = match shapes.get(shape.as_slice()) {
+                Some(known) => known.clone(),
+                None => {
+                    let made = shared(&shape, || skeleton(value, forms, holes).map(Arc::new));
+                    if shapes.len() < MAX_SHAPES {
+                        shapes.insert(shape.clone(), made.clone());
+                    }
+                    made
                 }
-                made
-            }
-        };
-        match skeleton {
-            Some(skeleton) => match skeleton.fill(&texts, &ends) {
-                Some(text) => Ok(text),
-                None => direct(value),
-            },
+            };
+            skeleton.and_then(|skeleton| skeleton.fill(&texts, &ends))
+        });
+        shape.clear();
+        texts.clear();
+        ends.clear();
+        *buffers = (shape, texts, ends);
+        match filled.flatten() {
+            Some(text) => Ok(text),
             None => direct(value),
         }
     })
@@ -182,6 +191,8 @@ struct Cache {
     /// Skeleton by shape; `None` for a shape whose skeleton could not be used.
     shapes: HashMap<Vec<u8>, Option<Arc<Skeleton>>>,
     forms: Forms,
+    /// A [`Walk`]'s shape, texts and ends, emptied, for the next document.
+    buffers: (Vec<u8>, String, Vec<(usize, bool)>),
 }
 
 /// How serde-saphyr writes a scalar that is not part of the shape.
@@ -237,8 +248,9 @@ impl Forms {
         })
     }
 
-    fn key(&mut self, s: &str) -> Form {
-        if plain_key_as_it_is(s) {
+    /// `s` as a map key; `scan` is [`Scan::of`] it.
+    fn key(&mut self, s: &str, scan: Scan) -> Form {
+        if plain_key_as_it_is(s, scan) {
             return Form::Same;
         }
         if s.contains('\n') {
@@ -290,7 +302,7 @@ impl Forms {
             return Ok((Text::Hole { block: true }, true));
         }
         let form = match place {
-            Place::Key => self.key(v),
+            Place::Key => self.key(v, scan),
             Place::MapValue if multiline => self.block(v),
             Place::MapValue | Place::Item => self.value(v, scan),
         };
@@ -535,7 +547,7 @@ fn literal_block_as_it_is(s: &str, out: &mut String) -> bool {
     let content = s.trim_end_matches('\n');
     let trailing = s.len() - content.len();
     let first_text = content.split('\n').find(|line| !line.is_empty());
-    if breaks == 0 || !first_text.is_some_and(|line| !line.starts_with(' ')) {
+    if breaks == 0 || first_text.is_none_or(|line| line.starts_with(' ')) {
         return false;
     }
     out.reserve(s.len() + 8 + 2 * breaks);
@@ -560,11 +572,13 @@ fn literal_block_as_it_is(s: &str, out: &mut String) -> bool {
 /// Whether serde-saphyr writes `s` as a simple map key as it is: a plain value (above) that
 /// starts with a letter, has none of the characters a key in flow style would make
 /// structural (`:`, `,`, brackets and braces) and is short enough for a simple key.
-fn plain_key_as_it_is(s: &str) -> bool {
+fn plain_key_as_it_is(s: &str, scan: Scan) -> bool {
     s.len() <= 1024
         && s.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
-        && !s.contains([':', ',', '[', ']', '{', '}'])
-        && plain_as_it_is(s, Scan::of(s))
+        && !s
+            .bytes()
+            .any(|b| matches!(b, b':' | b',' | b'[' | b']' | b'{' | b'}'))
+        && plain_as_it_is(s, scan)
 }
 
 /// The form of `s`, from `make` (serde-saphyr's text for it, or `None` when its layout is
@@ -770,11 +784,24 @@ type WalkResult = Result<(), Unshaped>;
 
 impl<'f> Walk<'f> {
     fn new(forms: &'f mut Forms, record: bool) -> Walk<'f> {
+        let buffers = (
+            Vec::with_capacity(1024),
+            String::with_capacity(1024),
+            Vec::with_capacity(64),
+        );
+        Walk::with_buffers(forms, record, buffers)
+    }
+
+    fn with_buffers(
+        forms: &'f mut Forms,
+        record: bool,
+        (shape, texts, ends): (Vec<u8>, String, Vec<(usize, bool)>),
+    ) -> Walk<'f> {
         Walk {
             forms,
-            shape: Vec::with_capacity(1024),
-            texts: String::with_capacity(1024),
-            ends: Vec::with_capacity(64),
+            shape,
+            texts,
+            ends,
             holes: 0,
             events: Vec::new(),
             record,
@@ -1311,7 +1338,8 @@ mod tests {
             forms.value("a\nb", Scan::of("a\nb")),
             super::Form::Shape
         ));
-        assert!(matches!(forms.key(&"k".repeat(2000)), super::Form::Shape));
+        let long = "k".repeat(2000);
+        assert!(matches!(forms.key(&long, Scan::of(&long)), super::Form::Shape));
     }
 
     /// serde-saphyr's own text for `s` as a list item.
@@ -1392,7 +1420,7 @@ mod tests {
             "it's a key#1",
             "x-y_z",
         ] {
-            assert!(super::plain_key_as_it_is(s), "{s:?}");
+            assert!(super::plain_key_as_it_is(s, Scan::of(s)), "{s:?}");
             assert_eq!(key_text(s), s);
         }
         for s in [
@@ -1405,7 +1433,7 @@ mod tests {
             "yes",
             &"k".repeat(1025),
         ] {
-            assert!(!super::plain_key_as_it_is(s), "{s:?}");
+            assert!(!super::plain_key_as_it_is(s, Scan::of(s)), "{s:?}");
         }
     }
 
@@ -1416,7 +1444,7 @@ mod tests {
         fn plain_keys_without_asking_agree_with_serde_saphyr(
             s in NEAR_MISSES
         ) {
-            if super::plain_key_as_it_is(&s) {
+            if super::plain_key_as_it_is(&s, Scan::of(&s)) {
                 prop_assert_eq!(key_text(&s), s);
             }
         }
@@ -1475,7 +1503,10 @@ mod tests {
             assert_eq!(fast, &*text, "{s:?}");
         }
         for s in [" indented\nnext", "\n\n", "tab\there\n", "caf\u{e9}\nx"] {
-            assert!(!super::literal_block_as_it_is(s, &mut String::new()), "{s:?}");
+            assert!(
+                !super::literal_block_as_it_is(s, &mut String::new()),
+                "{s:?}"
+            );
         }
     }
 

@@ -769,7 +769,9 @@ pub struct Renderer<'a> {
     compiled: &'a Compiled,
     env: minijinja::Environment<'static>,
     q: Queries<'a>,
-    skeletons: Mutex<HashMap<String, Arc<Skeleton>>>,
+    /// By shape key: a dashboard's JSON without its values, kilobytes long, hashed once per
+    /// service (foldhash: SipHash was most of the lookup).
+    skeletons: Mutex<HashMap<String, Arc<Skeleton>, foldhash::fast::FixedState>>,
     template_runs: AtomicUsize,
 }
 
@@ -789,7 +791,7 @@ impl<'a> Renderer<'a> {
             compiled,
             env,
             q,
-            skeletons: Mutex::new(HashMap::new()),
+            skeletons: Mutex::new(HashMap::default()),
             template_runs: AtomicUsize::new(0),
         })
     }

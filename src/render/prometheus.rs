@@ -1047,15 +1047,15 @@ pub struct RuleRenderer<'a> {
 struct Patterns<K, V> {
     /// The kinds enough groups share for a pattern to pay (none when the alerts'
     /// annotations do more than substitute).
-    kinds: std::collections::HashSet<K>,
+    kinds: std::collections::HashSet<K, foldhash::fast::FixedState>,
     /// `None` for a kind whose pattern is not used.
-    made: std::sync::Mutex<HashMap<K, Option<std::sync::Arc<V>>>>,
+    made: std::sync::Mutex<HashMap<K, Option<std::sync::Arc<V>>, foldhash::fast::FixedState>>,
 }
 
 impl<K: std::hash::Hash + Eq, V> Patterns<K, V> {
     /// Patterns for the kinds that at least [`MIN_SHARED`] of `keys` have, when `apply`.
     fn new(apply: bool, keys: impl Iterator<Item = K>) -> Self {
-        let mut counts = HashMap::new();
+        let mut counts = HashMap::<K, usize, foldhash::fast::FixedState>::default();
         if apply {
             for key in keys {
                 *counts.entry(key).or_insert(0usize) += 1;
