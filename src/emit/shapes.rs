@@ -1339,7 +1339,10 @@ mod tests {
             super::Form::Shape
         ));
         let long = "k".repeat(2000);
-        assert!(matches!(forms.key(&long, Scan::of(&long)), super::Form::Shape));
+        assert!(matches!(
+            forms.key(&long, Scan::of(&long)),
+            super::Form::Shape
+        ));
     }
 
     /// serde-saphyr's own text for `s` as a list item.

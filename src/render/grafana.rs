@@ -26,6 +26,8 @@ use crate::Compiled;
 use crate::emit::{Document, EmitError, OutputFile};
 use crate::model::{Platform, Replicas, Service};
 
+mod shape;
+
 const TEMPLATES: [(&str, &str); 4] = [
     (
         "panels.json",
@@ -773,6 +775,7 @@ pub struct Renderer<'a> {
     /// service (foldhash: SipHash was most of the lookup).
     skeletons: Mutex<HashMap<String, Arc<Skeleton>, foldhash::fast::FixedState>>,
     template_runs: AtomicUsize,
+    text_shapes: AtomicUsize,
 }
 
 impl<'a> Renderer<'a> {
@@ -793,6 +796,7 @@ impl<'a> Renderer<'a> {
             q,
             skeletons: Mutex::new(HashMap::default()),
             template_runs: AtomicUsize::new(0),
+            text_shapes: AtomicUsize::new(0),
         })
     }
 
@@ -855,24 +859,39 @@ impl<'a> Renderer<'a> {
     /// The file of one service's dashboard: its shape's skeleton with its values filled in.
     pub fn service_file(&self, service: &Service) -> Result<OutputFile, EmitError> {
         let name = service.name.get_ref();
-        // Sized for a typical context, which would otherwise grow through a dozen copies.
         let context = service_context(&self.q, service);
-        let mut ctx = Vec::with_capacity(8 << 10);
-        serde_json::to_writer(&mut ctx, &context).map_err(json_error)?;
-        let ctx = String::from_utf8(ctx).map_err(|e| EmitError::Serialise {
-            kind: "dashboard context".to_string(),
-            message: e.to_string(),
-        })?;
-        let mut values = Vec::new();
-        let mut key = String::new();
         let by_template = || -> Result<OutputFile, EmitError> {
             Ok(OutputFile::new(
                 &service_path(name),
                 self.service_by_template(service)?.text()?,
             ))
         };
-        let Some(links) = shape_of(&ctx, &mut key, &mut values) else {
-            return by_template();
+        let json = || -> Result<String, EmitError> {
+            // Sized for a typical context, which would otherwise grow through a dozen copies.
+            let mut ctx = Vec::with_capacity(8 << 10);
+            serde_json::to_writer(&mut ctx, &context).map_err(json_error)?;
+            String::from_utf8(ctx).map_err(|e| EmitError::Serialise {
+                kind: "dashboard context".to_string(),
+                message: e.to_string(),
+            })
+        };
+        // The shape read off the context as it is serialised; from its JSON text only when
+        // the context holds something that walk does not model.
+        let direct = shape::Shape::of(&context);
+        let text;
+        let text_key;
+        let (key, mut values, links) = match &direct {
+            Some(shape) => (shape.key.as_str(), shape.values(), shape.links),
+            None => {
+                self.text_shapes.fetch_add(1, Ordering::Relaxed);
+                text = json()?;
+                let (mut key, mut values) = (String::new(), Vec::new());
+                let Some(links) = shape_of(&text, &mut key, &mut values) else {
+                    return by_template();
+                };
+                text_key = key;
+                (text_key.as_str(), values, links)
+            }
         };
         let links = match links.map(|i| (i, pretty_links(&context.links))) {
             Some((i, Some(text))) => Some((i, text)),
@@ -882,7 +901,7 @@ impl<'a> Renderer<'a> {
         if let Some((i, text)) = &links {
             values[*i] = text;
         }
-        let skeleton = self.skeleton(key, &ctx)?;
+        let skeleton = self.skeleton(key, json)?;
         match skeleton.fill(&values) {
             Some(text) => Ok(OutputFile::new(&service_path(name), text)),
             // A value the skeleton cannot place (a fraction printed inside a text).
@@ -890,17 +909,28 @@ impl<'a> Renderer<'a> {
         }
     }
 
+    /// Service dashboards whose shape was read from their context's JSON text rather than
+    /// off the context ([`shape::Shape`]): none on the platforms the tests render.
+    #[doc(hidden)]
+    pub fn text_shapes(&self) -> usize {
+        self.text_shapes.load(Ordering::Relaxed)
+    }
+
     /// The skeleton of the shape `key`, made from `ctx` (a context of that shape, as JSON
     /// text) when it is new.
-    fn skeleton(&self, key: String, ctx: &str) -> Result<Arc<Skeleton>, EmitError> {
+    fn skeleton(
+        &self,
+        key: &str,
+        ctx: impl FnOnce() -> Result<String, EmitError>,
+    ) -> Result<Arc<Skeleton>, EmitError> {
         let poisoned = || EmitError::Serialise {
             kind: "dashboard".to_string(),
             message: "a rendering thread failed".to_string(),
         };
-        if let Some(s) = self.skeletons.lock().map_err(|_| poisoned())?.get(&key) {
+        if let Some(s) = self.skeletons.lock().map_err(|_| poisoned())?.get(key) {
             return Ok(Arc::clone(s));
         }
-        let ctx: Value = serde_json::from_str(ctx).map_err(json_error)?;
+        let ctx: Value = serde_json::from_str(&ctx()?).map_err(json_error)?;
         let mut next = 0;
         let marked = context_markers(&ctx, &mut next);
         let text = self
@@ -908,7 +938,7 @@ impl<'a> Renderer<'a> {
             .text()?;
         let skeleton = Arc::new(Skeleton::parse(&text));
         let mut cache = self.skeletons.lock().map_err(|_| poisoned())?;
-        Ok(Arc::clone(cache.entry(key).or_insert(skeleton)))
+        Ok(Arc::clone(cache.entry(key.to_string()).or_insert(skeleton)))
     }
 
     /// The SLO overview (when the platform has SLOs) and the platform overview.
@@ -1294,6 +1324,79 @@ pub fn kustomization(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The walk reads the same key and values off a value as the scan reads from its JSON
+    /// text: strings that need escaping, empty strings, numbers of every kind, a float that
+    /// is not finite, maps, nested lists, and a `links` list at the top level only.
+    #[test]
+    fn shapes_read_off_values_equal_those_read_from_their_text() {
+        #[derive(Serialize)]
+        struct Inner {
+            links: Vec<u8>,
+            q: &'static str,
+        }
+        #[derive(Serialize)]
+        struct Top {
+            title: String,
+            empty: &'static str,
+            links: Vec<Inner>,
+            n: i64,
+            f: f64,
+            nan: f64,
+            flag: bool,
+            none: Option<u8>,
+            map: BTreeMap<&'static str, Vec<(u8, &'static str)>>,
+            nested: Vec<Vec<Inner>>,
+        }
+        let top = Top {
+            title: "quote \" backslash \\ tab \t line\n".to_string(),
+            empty: "",
+            links: vec![Inner {
+                links: vec![1],
+                q: "a",
+            }],
+            n: -42,
+            f: 0.5,
+            nan: f64::NAN,
+            flag: true,
+            none: None,
+            map: BTreeMap::from([("", vec![]), ("k", vec![(7, "v"), (8, "")])]),
+            nested: vec![vec![Inner {
+                links: vec![],
+                q: r#"up{job="x"}"#,
+            }]],
+        };
+        let text = serde_json::to_string(&top).unwrap();
+        let (mut key, mut values) = (String::new(), Vec::new());
+        let links = shape_of(&text, &mut key, &mut values).unwrap();
+        let direct = shape::Shape::of(&top).unwrap();
+        assert_eq!(direct.key, key);
+        assert_eq!(direct.links, links);
+        let i = links.unwrap();
+        let mut direct_values = direct.values();
+        assert_eq!(
+            direct_values[i], "",
+            "the links list is the caller's to write"
+        );
+        direct_values[i] = values[i];
+        assert_eq!(direct_values, values);
+    }
+
+    #[test]
+    fn shapes_the_walk_does_not_model_are_refused() {
+        #[derive(Serialize)]
+        enum E {
+            Data(u8),
+        }
+        assert!(shape::Shape::of(&vec![E::Data(1)]).is_none());
+        assert!(shape::Shape::of(&BTreeMap::from([(1u8, 2u8)])).is_none());
+        assert!(shape::Shape::of(&BTreeMap::from([("links", vec![1u8])])).is_none());
+        #[derive(Serialize)]
+        struct NotAList {
+            links: u8,
+        }
+        assert!(shape::Shape::of(&NotAList { links: 1 }).is_none());
+    }
 
     #[test]
     fn ref_ids_continue_after_z() {
