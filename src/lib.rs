@@ -138,11 +138,16 @@ pub fn compile(source: &SourceFile, envs: Envs<'_>) -> Result<Vec<Compiled>, Com
     }
 }
 
+/// The cores this process may use, asked once: the standard library reads the cgroup's
+/// CPU quota from files on every call, and a run asks a dozen times.
+pub fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// `f` over `items` on as many threads as the machine has cores, results in input order.
 pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len());
+    let threads = cores().min(items.len());
     if threads <= 1 {
         return items.iter().map(f).collect();
     }
@@ -196,7 +201,7 @@ fn join_all<R>(handles: Vec<std::thread::ScopedJoinHandle<'_, R>>) -> Vec<R> {
 /// equal jobs (the environments), where sharing the cores evenly finishes them sooner than
 /// taking them in turns on fewer threads (three on two cores: 1.5 jobs' time, not 2).
 pub fn parallel_each<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    if items.len() <= 1 || std::thread::available_parallelism().map_or(1, |n| n.get()) <= 1 {
+    if items.len() <= 1 || cores() <= 1 {
         return items.iter().map(f).collect();
     }
     std::thread::scope(|scope| {
@@ -215,9 +220,7 @@ pub fn parallel_each<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) 
 /// first error and returns it.
 pub fn parallel_for<E: Send>(n: usize, f: impl Fn(usize) -> Result<(), E> + Sync) -> Result<(), E> {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(n);
+    let threads = cores().min(n);
     if threads <= 1 {
         return (0..n).try_for_each(f);
     }

@@ -76,9 +76,7 @@ pub fn parse<'a>(
 /// The second half is parsed from a copy of the text with the first half blanked out
 /// (spaces: one token for the lexer), so its spans are the whole file's.
 pub fn parse_in_halves<'a>(text: &'a str, scratch: &'a mut String) -> Option<Document<'a>> {
-    if text.len() < SPLIT_MIN_BYTES
-        || std::thread::available_parallelism().map_or(1, |n| n.get()) < 2
-    {
+    if text.len() < SPLIT_MIN_BYTES || crate::cores() < 2 {
         return None;
     }
     let at = cut(text)?;
