@@ -762,9 +762,10 @@ struct Walk<'f> {
     slots: Option<Vec<(Place, String)>>,
 }
 
-/// Anything the walk does not model: the document is serialised directly instead.
+/// Anything the walk does not model: the document is serialised directly instead. Also the
+/// refusal of the dashboards' shape walk (`render::grafana::shape`).
 #[derive(Debug)]
-struct Unshaped;
+pub(crate) struct Unshaped;
 
 impl fmt::Display for Unshaped {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -14,6 +14,8 @@ use std::fmt;
 use serde::Serialize;
 use serde::ser::{self, Impossible};
 
+use crate::emit::shapes::Unshaped as Refused;
+
 /// What [`super::shape_of`] would read from a context's JSON text.
 pub(super) struct Shape {
     /// Structure, object keys, booleans, nulls and empty strings; `$` for each value.
@@ -67,23 +69,6 @@ struct Walk {
     links: Option<usize>,
     /// The next string is an object key.
     in_key: bool,
-}
-
-#[derive(Debug)]
-struct Refused;
-
-impl fmt::Display for Refused {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("not modelled by the dashboard shape walk")
-    }
-}
-
-impl std::error::Error for Refused {}
-
-impl ser::Error for Refused {
-    fn custom<T: fmt::Display>(_: T) -> Self {
-        Refused
-    }
 }
 
 type Result<T = ()> = std::result::Result<T, Refused>;
