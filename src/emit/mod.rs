@@ -152,7 +152,8 @@ fn serialise_error<T>(e: &shapes::SerializeError) -> EmitError {
 
 /// A multi-document YAML file: every document starts with `---`.
 pub fn yaml_documents(docs: &[Document]) -> String {
-    let mut out = String::new();
+    // Sized once: grown by doubling, a service's manifests were copied four times over.
+    let mut out = String::with_capacity(docs.iter().map(|d| d.0.len() + 5).sum());
     for d in docs {
         out.push_str("---\n");
         out.push_str(&d.0);
