@@ -55,6 +55,8 @@ const MAX_SHAPES: usize = 4096;
 /// descriptions) rarely repeat and are serialised alone each time.
 const MAX_CACHED_LEN: usize = 96;
 const MAX_CACHED_FORMS: usize = 1 << 16;
+/// Bytes of a walk's buffers a thread keeps for its next document.
+const MAX_KEPT_BUFFERS: usize = 256 << 10;
 
 /// The options of every YAML document berrys writes.
 fn options() -> serde_saphyr::SerializerOptions {
@@ -110,10 +112,14 @@ pub fn to_string<T: Serialize>(value: &T) -> Result<String, SerializeError> {
             };
             skeleton.and_then(|skeleton| skeleton.fill(&texts, &ends))
         });
-        shape.clear();
-        texts.clear();
-        ends.clear();
-        *buffers = (shape, texts, ends);
+        // Kept only while small: a large one-off document's buffers would stay for the
+        // rest of the run.
+        if shape.capacity() + texts.capacity() + ends.capacity() * 16 <= MAX_KEPT_BUFFERS {
+            shape.clear();
+            texts.clear();
+            ends.clear();
+            *buffers = (shape, texts, ends);
+        }
         match filled.flatten() {
             Some(text) => Ok(text),
             None => direct(value),
