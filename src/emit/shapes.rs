@@ -114,7 +114,11 @@ pub fn to_string<T: Serialize>(value: &T) -> Result<String, SerializeError> {
         });
         // Kept only while small: a large one-off document's buffers would stay for the
         // rest of the run.
-        if shape.capacity() + texts.capacity() + ends.capacity() * 16 <= MAX_KEPT_BUFFERS {
+        if shape.capacity()
+            + texts.capacity()
+            + ends.capacity() * std::mem::size_of::<(usize, bool)>()
+            <= MAX_KEPT_BUFFERS
+        {
             shape.clear();
             texts.clear();
             ends.clear();
@@ -304,11 +308,12 @@ impl Forms {
             false if v.contains([OPEN, CLOSE]) => return Err(Unshaped),
             false => v.contains('\n'),
         };
-        if multiline && place == Place::MapValue && literal_block_as_it_is(v, texts) {
-            return Ok((Text::Hole { block: true }, true));
-        }
         let form = match place {
             Place::Key => self.key(v, scan),
+            // Written straight into `texts` when serde-saphyr's rule is plain to see.
+            Place::MapValue if multiline && literal_block_as_it_is(v, texts) => {
+                return Ok((Text::Hole { block: true }, true));
+            }
             Place::MapValue if multiline => self.block(v),
             Place::MapValue | Place::Item => self.value(v, scan),
         };
