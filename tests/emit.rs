@@ -329,6 +329,59 @@ fn unchanged_files_are_kept_changed_files_are_new() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
+/// A file written as contents and pieces (the promtool tests are, three groups of
+/// megabytes) is compared piece by piece with the previous output's: kept when its bytes
+/// are unchanged, written afresh when any byte differs, wherever it is (in the contents, in
+/// a piece, across the 64 KiB reads, in the indentation).
+#[cfg(unix)]
+#[test]
+fn files_written_in_pieces_are_kept_when_their_bytes_are_unchanged() {
+    use berrys::emit::{OutputFile, write_with};
+    use std::os::unix::fs::MetadataExt;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let big: String = (0..9000).map(|i| format!("- item {i}\n")).collect();
+    assert!(big.len() > 1 << 16);
+    let pieces = |last: &str| Arc::new(vec![big.clone(), "x: 1\n".to_string(), last.to_string()]);
+    let render = |head: &str, last: &str, indent: usize| {
+        write_with(&out, |sink| {
+            sink(OutputFile::new("t.yaml", head.to_string()).followed_by(pieces(last), indent))
+        })
+        .unwrap();
+        std::fs::metadata(out.join("t.yaml")).unwrap().ino()
+    };
+    let first = render("head:\n", "end\n", 0);
+    let expected = format!("head:\n{big}x: 1\nend\n");
+    assert_eq!(
+        std::fs::read_to_string(out.join("t.yaml")).unwrap(),
+        expected
+    );
+    assert_eq!(render("head:\n", "end\n", 0), first, "unchanged: kept");
+    let changed = [
+        render("hoad:\n", "end\n", 0),
+        render("hoad:\n", "eod\n", 0),
+        render("hoad:\n", "eod\n", 2),
+        render("hoad:\n", "eod\n\n", 2),
+    ];
+    for (i, inode) in changed.iter().enumerate() {
+        let before = if i == 0 { first } else { changed[i - 1] };
+        assert_ne!(*inode, before, "change {i} written afresh");
+    }
+    let indented = std::fs::read_to_string(out.join("t.yaml")).unwrap();
+    assert!(
+        indented.starts_with("hoad:\n  - item 0\n"),
+        "{}",
+        &indented[..40]
+    );
+    assert!(indented.ends_with("  x: 1\n  eod\n\n"));
+    assert_eq!(
+        render("hoad:\n", "eod\n\n", 2),
+        changed[3],
+        "unchanged: kept"
+    );
+}
+
 /// A file linked from the previous output because it started with the same bytes, then
 /// appended to (the rule files are written this way), is copied first: the previous
 /// output's file, and every other link to it, keeps its bytes.
@@ -431,10 +484,15 @@ fn promtool_tests_equal_their_whole_serialisation() {
             .into_iter()
             .flat_map(|g| g.rules)
             .collect();
-        let spliced = prometheus::promtool_tests(c, &rules).unwrap();
+        let spliced = prometheus::promtool_tests(c, &rules).unwrap().joined();
         let whole = prometheus::promtool_tests_whole(c, &rules).unwrap();
-        assert_eq!(spliced, whole, "{name}: promtool tests");
-        with_tests += usize::from(spliced.0.contains("exp_alerts:\n"));
+        assert_eq!(spliced.path, "prometheus/rules.test.yaml");
+        assert_eq!(
+            spliced.contents,
+            berrys::emit::yaml_documents(&[whole]),
+            "{name}: promtool tests"
+        );
+        with_tests += usize::from(spliced.contents.contains("exp_alerts:\n"));
     }
     assert!(
         with_tests > 3,

@@ -74,10 +74,20 @@ pub fn to_yaml_recurring<T: Serialize>(value: &T) -> Result<String, EmitError> {
 pub fn list_items<I: Serialize>(items: &[I], column: usize) -> Result<String, EmitError> {
     let mut out = String::new();
     for item in items {
-        let text = to_yaml_recurring(&[item])?;
-        indent_lines(&mut out, &text, column);
+        push_list_item(&mut out, item, column)?;
     }
     Ok(out)
+}
+
+/// One item of [`list_items`], written onto the end of `out`.
+pub fn push_list_item<I: Serialize>(
+    out: &mut String,
+    item: &I,
+    column: usize,
+) -> Result<(), EmitError> {
+    let text = to_yaml_recurring(&[item])?;
+    indent_lines(out, &text, column);
+    Ok(())
 }
 
 /// `text` with every non-empty line indented by `column` (empty lines, inside block
@@ -120,6 +130,46 @@ pub fn splice_list(
     if items.is_empty() {
         return Ok(document.to_string());
     }
+    let mut out = String::with_capacity(document.len() + items.len());
+    write_spliced(&mut out, document, key, column, |out| {
+        out.push_str(items);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// [`splice_list`] written onto the end of `out`, the items pushed there by `items` (with
+/// [`push_list_item`] at `column`) as they are made: a list of thousands of items is never
+/// held apart from the text it goes into. The line stays `<key>: []` when no item is
+/// pushed.
+pub fn write_spliced(
+    out: &mut String,
+    document: &str,
+    key: &str,
+    column: usize,
+    items: impl FnOnce(&mut String) -> Result<(), EmitError>,
+) -> Result<(), EmitError> {
+    let line = list_line(document, key, column)?;
+    out.push_str(&document[..line.start]);
+    let start = out.len();
+    out.push_str(&document[line.start..line.end - " []\n".len()]);
+    out.push('\n');
+    let first_item = out.len();
+    items(out)?;
+    if out.len() == first_item {
+        out.truncate(start);
+        out.push_str(&document[line.clone()]);
+    }
+    out.push_str(&document[line.end..]);
+    Ok(())
+}
+
+/// Where in `document` its one line `<column spaces><key>: []` is.
+pub fn list_line(
+    document: &str,
+    key: &str,
+    column: usize,
+) -> Result<std::ops::Range<usize>, EmitError> {
     let line = format!("{}{key}: []\n", " ".repeat(column));
     let mut found = document
         .match_indices(&line)
@@ -130,13 +180,7 @@ pub fn splice_list(
             message: "unexpected layout: the empty list is not on a line of its own".to_string(),
         });
     };
-    let mut out = String::with_capacity(document.len() + items.len());
-    out.push_str(&document[..at]);
-    out.push_str(&line[..line.len() - " []\n".len()]);
-    out.push('\n');
-    out.push_str(items);
-    out.push_str(&document[at + line.len()..]);
-    Ok(out)
+    Ok(at..at + line.len())
 }
 
 fn serialise_error<T>(e: &shapes::SerializeError) -> EmitError {
@@ -162,6 +206,17 @@ pub fn yaml_documents(docs: &[Document]) -> String {
         }
     }
     out
+}
+
+/// A file of one document, [`yaml_documents`] of it, in the document's own buffer: a large
+/// document (the promtool tests, megabytes) is not copied to be written.
+pub fn yaml_document(document: Document) -> String {
+    let mut text = document.0;
+    text.insert_str(0, "---\n");
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text
 }
 
 /// A file berrys writes, relative to the output directory (always `/`-separated).
@@ -420,9 +475,9 @@ impl Stage {
             // The previous render's file, when it already holds these bytes, is linked into
             // the stage instead: no file to create and fill now, none to free with the old
             // output, and it keeps its modification time.
-            let kept = f.pieces.is_empty() && self.previous.contains(&f.path) && {
+            let kept = self.previous.contains(&f.path) && {
                 let previous = dir.join(&f.path);
-                holds(&previous, f.contents.as_bytes()) && fs::hard_link(&previous, &path).is_ok()
+                holds(&previous, &f) && fs::hard_link(&previous, &path).is_ok()
             };
             if kept {
                 linked.lock().map_err(|_| locked())?.insert(f.path.clone());
@@ -452,35 +507,89 @@ impl Stage {
     }
 }
 
-/// Whether `path` is a regular file (not a link to one) holding exactly `contents`. A
-/// changed file usually differs in its size, known before anything is read; the bytes are
-/// read and compared a buffer at a time, into a buffer each thread keeps (a fresh one per
-/// file would be zeroed every time).
-fn holds(path: &Path, contents: &[u8]) -> bool {
+/// Whether `path` is a regular file (not a link to one) holding exactly `file`'s bytes (its
+/// contents, then its pieces). A changed file usually differs in its size, known before
+/// anything is read; the bytes are read and compared a buffer at a time, into a buffer each
+/// thread keeps (a fresh one per file would be zeroed every time).
+fn holds(path: &Path, file: &OutputFile) -> bool {
     thread_local! {
         static BUFFER: std::cell::RefCell<Box<[u8]>> = std::cell::RefCell::new(vec![0; 1 << 16].into());
     }
     let Ok(meta) = fs::symlink_metadata(path) else {
         return false;
     };
-    if !meta.is_file() || meta.len() != contents.len() as u64 {
+    let mut len = file.contents.len();
+    let _ = each_chunk(&file.pieces, file.indent, |chunk| {
+        len += chunk.len();
+        Ok::<(), std::convert::Infallible>(())
+    });
+    if !meta.is_file() || meta.len() != len as u64 {
         return false;
     }
-    let Ok(mut file) = fs::File::open(path) else {
+    let Ok(opened) = fs::File::open(path) else {
         return false;
     };
     BUFFER.with_borrow_mut(|buffer| {
-        let mut rest = contents;
+        let mut read = Reading {
+            file: opened,
+            buffer,
+            at: 0,
+            end: 0,
+        };
+        read.matches(file.contents.as_bytes())
+            && each_chunk(&file.pieces, file.indent, |chunk| {
+                read.matches(chunk.as_bytes()).then_some(()).ok_or(())
+            })
+            .is_ok()
+            && read.at_end()
+    })
+}
+
+/// A file read a buffer at a time and compared with expected bytes given in parts.
+struct Reading<'b> {
+    file: fs::File,
+    buffer: &'b mut [u8],
+    /// The part of the buffer read but not compared yet.
+    at: usize,
+    end: usize,
+}
+
+impl Reading<'_> {
+    /// Whether the file's next bytes are `expected`.
+    fn matches(&mut self, mut expected: &[u8]) -> bool {
+        while !expected.is_empty() {
+            if self.at == self.end && !self.fill() {
+                return false;
+            }
+            let n = (self.end - self.at).min(expected.len());
+            if self.buffer[self.at..self.at + n] != expected[..n] {
+                return false;
+            }
+            self.at += n;
+            expected = &expected[n..];
+        }
+        true
+    }
+
+    /// Whether every byte of the file has been compared.
+    fn at_end(&mut self) -> bool {
+        self.at == self.end && !self.fill()
+    }
+
+    /// Reads the next buffer; false at the end of the file or on an error.
+    fn fill(&mut self) -> bool {
         loop {
-            match file.read(buffer) {
-                Ok(0) => return rest.is_empty(),
-                Ok(n) if n <= rest.len() && buffer[..n] == rest[..n] => rest = &rest[n..],
-                Ok(_) => return false,
+            match self.file.read(self.buffer) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    (self.at, self.end) = (0, n);
+                    return true;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => return false,
             }
         }
-    })
+    }
 }
 
 /// Replaces the hard link at `path` by a file of its own with the same contents.

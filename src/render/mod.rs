@@ -178,12 +178,7 @@ pub fn render_to(compiled: &Compiled, sink: &Sink<'_>) -> Result<(), EmitError> 
     // The promtool tests are the largest of the platform-wide files: made on a thread of
     // their own beside the others.
     std::thread::scope(|scope| {
-        let tests = scope.spawn(move || {
-            sink(OutputFile::new(
-                "prometheus/rules.test.yaml",
-                emit::yaml_documents(&[prometheus::promtool_tests(compiled, &page_alerts)?]),
-            ))
-        });
+        let tests = scope.spawn(move || sink(prometheus::promtool_tests(compiled, &page_alerts)?));
         let rest = platform_files(compiled, &services, &dashboards, sink);
         tests
             .join()
@@ -240,7 +235,7 @@ fn platform_files(
     })?;
     sink(OutputFile::new(
         "grafana/kustomization.yaml",
-        emit::yaml_documents(&[generator]),
+        emit::yaml_document(generator),
     ))?;
     // A directory with its own kustomization: kustomize generates the ConfigMaps there.
     resources.push("grafana".to_string());

@@ -1320,17 +1320,17 @@ pub const PROMETHEUS_RULE_PATH: &str = "prometheus/prometheusrule.yaml";
 // ---- promtool unit tests --------------------------------------------------------------
 
 #[derive(Serialize)]
-struct TestFile {
+struct TestFile<'a> {
     rule_files: Vec<String>,
     evaluation_interval: String,
-    tests: Vec<TestGroup>,
+    tests: Vec<TestGroup<'a>>,
 }
 
 #[derive(Serialize)]
-struct TestGroup {
+struct TestGroup<'a> {
     interval: String,
     input_series: Vec<Series>,
-    alert_rule_test: Vec<AlertTest>,
+    alert_rule_test: Vec<AlertTest<'a>>,
 }
 
 #[derive(Serialize)]
@@ -1339,17 +1339,19 @@ struct Series {
     values: String,
 }
 
-#[derive(Serialize)]
-struct AlertTest {
+#[derive(Serialize, Clone)]
+struct AlertTest<'a> {
     eval_time: String,
     alertname: String,
-    exp_alerts: Vec<ExpAlert>,
+    exp_alerts: &'a [ExpAlert<'a>],
 }
 
+/// The labels and annotations of a page alert, borrowed from its rule: the two groups that
+/// expect pages list every SLO's, thousands on a large platform.
 #[derive(Serialize)]
-struct ExpAlert {
-    exp_labels: BTreeMap<String, String>,
-    exp_annotations: BTreeMap<String, String>,
+struct ExpAlert<'a> {
+    exp_labels: &'a BTreeMap<String, String>,
+    exp_annotations: &'a BTreeMap<String, String>,
 }
 
 /// Requests per minute in the synthetic series: a power of ten large enough that the
@@ -1432,111 +1434,25 @@ fn scenario(o: &Observability, slo: &Slo, phases: &[Phase]) -> Vec<Series> {
 /// Each scenario is one test group holding the series of every SLO at once (services are
 /// told apart by their label), so promtool evaluates the rules three times, not three times
 /// per SLO.
-pub fn promtool_tests(compiled: &Compiled, rules: &[Rule]) -> Result<Document, EmitError> {
-    promtool_tests_laid_out(compiled, rules, false)
-}
-
-/// [`promtool_tests`] serialised whole, as one document: what the tests compare the
-/// group-by-group, item-by-item text with.
-#[doc(hidden)]
-pub fn promtool_tests_whole(compiled: &Compiled, rules: &[Rule]) -> Result<Document, EmitError> {
-    promtool_tests_laid_out(compiled, rules, true)
-}
-
-fn promtool_tests_laid_out(
-    compiled: &Compiled,
-    rules: &[Rule],
-    whole: bool,
-) -> Result<Document, EmitError> {
-    let platform = &compiled.platform;
-    let o = &platform.observability;
-    let slos = slos(platform);
-    let zero = Ratio::int(0);
-
-    // Every SLO's page alert carries its `sloth_id`; operational alerts have none.
-    let page_alerts = || -> Vec<ExpAlert> {
-        let mut out: Vec<ExpAlert> = rules
-            .iter()
-            .filter(|r| r.alert.as_deref() == Some(PAGE_ALERT) && r.labels.contains_key("sloth_id"))
-            .map(|r| ExpAlert {
-                exp_labels: r.labels.clone(),
-                exp_annotations: r.annotations.clone(),
-            })
-            .collect();
-        out.sort_by(|a, b| a.exp_labels.cmp(&b.exp_labels));
-        out
-    };
-    let expect = |times: &[&str], alerts: &dyn Fn(&str) -> Vec<ExpAlert>| -> Vec<AlertTest> {
-        times
-            .iter()
-            .map(|t| AlertTest {
-                eval_time: t.to_string(),
-                alertname: PAGE_ALERT.to_string(),
-                exp_alerts: alerts(t),
-            })
-            .collect()
-    };
-    let series = |phases: &dyn Fn(&Slo) -> Vec<Phase>| -> Vec<Series> {
-        slos.iter()
-            .flat_map(|s| scenario(o, s, &phases(s)))
-            .collect()
-    };
-
-    // A full outage: every request fails, and every SLO pages within five minutes.
-    let outage = || TestGroup {
-        interval: "1m".to_string(),
-        input_series: series(&|s| vec![(30, traffic(s.budget), zero)]),
-        alert_rule_test: expect(&["5m"], &|_| page_alerts()),
-    };
-    // Errors at exactly the budget, for six hours: never a page.
-    let at_budget = || TestGroup {
-        interval: "1m".to_string(),
-        input_series: series(&|s| {
-            let rate = traffic(s.budget);
-            let bad = s.budget.mul(rate);
-            vec![(360, bad, rate.sub(bad))]
-        }),
-        alert_rule_test: expect(&["5m", "30m", "1h", "3h", "6h"], &|_| Vec::new()),
-    };
-    // Ten minutes of outage, then recovery: the page fires, then clears.
-    let recovery = || TestGroup {
-        interval: "1m".to_string(),
-        input_series: series(&|s| {
-            let rate = traffic(s.budget);
-            vec![(10, rate, zero), (80, zero, rate)]
-        }),
-        alert_rule_test: expect(&["10m", "80m"], &|t| {
-            if t == "10m" {
-                page_alerts()
-            } else {
-                Vec::new()
-            }
-        }),
-    };
-
-    let empty = Document::new(&TestFile {
-        rule_files: vec!["rules.yaml".to_string()],
-        evaluation_interval: "1m".to_string(),
-        tests: Vec::new(),
-    })?;
+pub fn promtool_tests(compiled: &Compiled, rules: &[Rule]) -> Result<OutputFile, EmitError> {
+    let (slos, alerts) = (slos(&compiled.platform), expected_pages(rules));
+    let scenarios = scenarios(&alerts);
+    let o = &compiled.platform.observability;
+    let empty = Document::new(&test_file(Vec::new()))?;
     if slos.is_empty() {
-        return Ok(empty);
-    }
-    if whole {
-        return Document::new(&TestFile {
-            rule_files: vec!["rules.yaml".to_string()],
-            evaluation_interval: "1m".to_string(),
-            tests: vec![outage(), at_budget(), recovery()],
-        });
+        return Ok(OutputFile::new(
+            TEST_FILE_PATH,
+            crate::emit::yaml_document(empty),
+        ));
     }
     // The groups are independent and, on a large platform, each is megabytes of series:
-    // each is made and serialised on a thread of its own, then the file is the header and
-    // the three groups as sequence items, as if serialised whole.
-    let makers: [&(dyn Fn() -> TestGroup + Sync); 3] = [&outage, &at_budget, &recovery];
+    // each is written on a thread of its own. The file is the header and the three groups
+    // as sequence items, as if serialised whole, written one after the other without
+    // being joined.
     let groups = std::thread::scope(|scope| {
-        let handles: Vec<_> = makers
+        let handles: Vec<_> = scenarios
             .iter()
-            .map(|make| scope.spawn(move || group_text(&make())))
+            .map(|scenario| scope.spawn(|| scenario.text(o, &slos)))
             .collect();
         handles
             .into_iter()
@@ -1549,43 +1465,153 @@ fn promtool_tests_laid_out(
             message: "unexpected layout of an empty test file".to_string(),
         });
     };
-    let mut text =
-        String::with_capacity(header.len() + groups.iter().map(String::len).sum::<usize>() + 8);
-    text.push_str(header);
-    text.push_str("tests:\n");
-    for g in groups {
-        text.push_str(&g);
-    }
-    Ok(Document(text))
+    Ok(
+        OutputFile::new(TEST_FILE_PATH, format!("---\n{header}tests:\n"))
+            .followed_by(std::sync::Arc::new(groups), 0),
+    )
 }
 
-/// What serialising `group` as a sequence item gives, with its long lists (the series,
-/// each test's expected alerts) written item by item through their shapes
-/// ([`crate::emit::list_items`]) and spliced into the layout of the group without them:
-/// the items are the same few shapes with other strings, mostly long ones that need no
-/// quoting, which serde-saphyr would check node by node.
-fn group_text(group: &TestGroup) -> Result<String, EmitError> {
-    let frame = TestGroup {
-        interval: group.interval.clone(),
-        input_series: Vec::new(),
-        alert_rule_test: Vec::new(),
+pub const TEST_FILE_PATH: &str = "prometheus/rules.test.yaml";
+
+/// [`promtool_tests`] serialised whole, as one document: what the tests compare the
+/// group-by-group, item-by-item text with.
+#[doc(hidden)]
+pub fn promtool_tests_whole(compiled: &Compiled, rules: &[Rule]) -> Result<Document, EmitError> {
+    let (slos, alerts) = (slos(&compiled.platform), expected_pages(rules));
+    let scenarios = scenarios(&alerts);
+    let o = &compiled.platform.observability;
+    let groups = match slos.is_empty() {
+        true => Vec::new(),
+        false => scenarios.iter().map(|s| s.group(o, &slos)).collect(),
     };
-    let text = crate::emit::to_yaml(&[frame])?;
-    let series = crate::emit::list_items(&group.input_series, 2)?;
-    let text = crate::emit::splice_list(&text, "input_series", 2, &series)?;
-    let mut tests = String::new();
-    for test in &group.alert_rule_test {
-        let frame = AlertTest {
-            eval_time: test.eval_time.clone(),
-            alertname: test.alertname.clone(),
-            exp_alerts: Vec::new(),
-        };
-        let item = crate::emit::to_yaml(&[frame])?;
-        let alerts = crate::emit::list_items(&test.exp_alerts, 2)?;
-        let item = crate::emit::splice_list(&item, "exp_alerts", 2, &alerts)?;
-        crate::emit::indent_lines(&mut tests, &item, 2);
+    Document::new(&test_file(groups))
+}
+
+fn test_file(tests: Vec<TestGroup<'_>>) -> TestFile<'_> {
+    TestFile {
+        rule_files: vec!["rules.yaml".to_string()],
+        evaluation_interval: "1m".to_string(),
+        tests,
     }
-    crate::emit::splice_list(&text, "alert_rule_test", 2, &tests)
+}
+
+/// Every SLO's page alert, sorted: it carries its `sloth_id`; operational alerts have none.
+fn expected_pages(rules: &[Rule]) -> Vec<ExpAlert<'_>> {
+    let mut alerts: Vec<ExpAlert> = rules
+        .iter()
+        .filter(|r| r.alert.as_deref() == Some(PAGE_ALERT) && r.labels.contains_key("sloth_id"))
+        .map(|r| ExpAlert {
+            exp_labels: &r.labels,
+            exp_annotations: &r.annotations,
+        })
+        .collect();
+    alerts.sort_by(|a, b| a.exp_labels.cmp(b.exp_labels));
+    alerts
+}
+
+/// The three scenarios, each a test group with every SLO's series, expecting
+/// `page_alerts` where a page is due.
+fn scenarios<'a>(page_alerts: &'a [ExpAlert<'a>]) -> [Scenario<'a>; 3] {
+    // A full outage: every request fails, and every SLO pages within five minutes.
+    let outage = Scenario {
+        phases: |s| vec![(30, traffic(s.budget), Ratio::int(0))],
+        tests: expect(&["5m"], |_| page_alerts),
+    };
+    // Errors at exactly the budget, for six hours: never a page.
+    let at_budget = Scenario {
+        phases: |s| {
+            let rate = traffic(s.budget);
+            let bad = s.budget.mul(rate);
+            vec![(360, bad, rate.sub(bad))]
+        },
+        tests: expect(&["5m", "30m", "1h", "3h", "6h"], |_| &[]),
+    };
+    // Ten minutes of outage, then recovery: the page fires, then clears.
+    let recovery = Scenario {
+        phases: |s| {
+            let (rate, zero) = (traffic(s.budget), Ratio::int(0));
+            vec![(10, rate, zero), (80, zero, rate)]
+        },
+        tests: expect(&["10m", "80m"], |t| match t {
+            "10m" => page_alerts,
+            _ => &[],
+        }),
+    };
+    [outage, at_budget, recovery]
+}
+
+/// A page expected at each of `times`, with the alerts `alerts` gives for it.
+fn expect<'a>(times: &[&str], alerts: impl Fn(&str) -> &'a [ExpAlert<'a>]) -> Vec<AlertTest<'a>> {
+    times
+        .iter()
+        .map(|t| AlertTest {
+            eval_time: t.to_string(),
+            alertname: PAGE_ALERT.to_string(),
+            exp_alerts: alerts(t),
+        })
+        .collect()
+}
+
+/// One test group: the phases of every SLO's input series, and what is expected of them.
+struct Scenario<'a> {
+    phases: fn(&Slo) -> Vec<Phase>,
+    tests: Vec<AlertTest<'a>>,
+}
+
+impl Scenario<'_> {
+    fn group(&self, o: &Observability, slos: &[Slo]) -> TestGroup<'_> {
+        TestGroup {
+            interval: "1m".to_string(),
+            input_series: slos
+                .iter()
+                .flat_map(|s| scenario(o, s, &(self.phases)(s)))
+                .collect(),
+            alert_rule_test: self.tests.clone(),
+        }
+    }
+
+    /// What serialising the group as a sequence item gives. Its long lists (the series,
+    /// each test's expected alerts) are written item by item through their shapes
+    /// ([`crate::emit::push_list_item`]) into the layout of the group without them, as
+    /// they are made: the items are the same few shapes with other strings, mostly long
+    /// ones that need no quoting, which serde-saphyr would check node by node, and the
+    /// series of thousands of SLOs are never held as values.
+    fn text(&self, o: &Observability, slos: &[Slo]) -> Result<String, EmitError> {
+        let frame = crate::emit::to_yaml(&[TestGroup {
+            interval: "1m".to_string(),
+            input_series: Vec::new(),
+            alert_rule_test: Vec::new(),
+        }])?;
+        let tests_line = crate::emit::list_line(&frame, "alert_rule_test", 2)?;
+        let (with_series, with_tests) = frame.split_at(tests_line.start);
+        let mut out = String::new();
+        crate::emit::write_spliced(&mut out, with_series, "input_series", 2, |out| {
+            for slo in slos {
+                for series in scenario(o, slo, &(self.phases)(slo)) {
+                    crate::emit::push_list_item(out, &series, 2)?;
+                }
+            }
+            Ok(())
+        })?;
+        crate::emit::write_spliced(&mut out, with_tests, "alert_rule_test", 2, |out| {
+            for test in &self.tests {
+                let frame = crate::emit::to_yaml(&[AlertTest {
+                    eval_time: test.eval_time.clone(),
+                    alertname: test.alertname.clone(),
+                    exp_alerts: &[],
+                }])?;
+                let mut item = String::new();
+                crate::emit::write_spliced(&mut item, &frame, "exp_alerts", 2, |item| {
+                    test.exp_alerts
+                        .iter()
+                        .try_for_each(|alert| crate::emit::push_list_item(item, alert, 2))
+                })?;
+                crate::emit::indent_lines(out, &item, 2);
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
 }
 
 // ---- prometheus-adapter ----------------------------------------------------------------
