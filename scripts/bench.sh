@@ -3,8 +3,8 @@
 # times `berrys lint` (base and every environment) and `berrys render` (output on tmpfs) as
 # users run them, release build: render over its previous output (the usual case, where
 # unchanged files are kept) and into a directory that does not exist yet. Prints a
-# Markdown table: best wall time of RUNS runs and peak resident memory (GNU time), and the
-# 10k/1k ratios when both sizes ran.
+# Markdown table: best wall time of RUNS runs and peak resident memory of one run of each
+# (GNU time), and the 10k/1k ratios when both sizes ran.
 #
 #   scripts/bench.sh [SIZES...]        default: 100 1000 10000; RUNS=5 by default
 set -euo pipefail
@@ -43,7 +43,7 @@ peak_kib() {
     cat "$work/time.txt"
 }
 
-declare -A lint_s render_s fresh_s lint_m render_m
+declare -A lint_s render_s fresh_s lint_m render_m fresh_m
 for n in "${sizes[@]}"; do
     file="$work/platform-$n.toml"
     target/release/examples/generate-platform "$n" 1 > "$file"
@@ -51,17 +51,19 @@ for n in "${sizes[@]}"; do
     lint_s[$n]=$(best_of "$berrys" lint -f "$file")
     lint_m[$n]=$(peak_kib "$berrys" lint -f "$file")
     fresh_s[$n]=$(FRESH="$work/out-$n" best_of "$berrys" render -f "$file" --out "$work/out-$n")
+    rm -rf "$work/out-$n"
+    fresh_m[$n]=$(peak_kib "$berrys" render -f "$file" --out "$work/out-$n")
     render_s[$n]=$(best_of "$berrys" render -f "$file" --out "$work/out-$n")
     render_m[$n]=$(peak_kib "$berrys" render -f "$file" --out "$work/out-$n")
     files[$n]=$(wc -l < "$work/out-$n/.berrys-manifest")
 done
 
-echo "| services | lint (all environments) | lint peak memory | render | render into a new directory | render peak memory | files written |"
+echo "| services | lint (all environments) | lint peak memory | render | render into a new directory | render peak memory (new directory) | files written |"
 echo "|---:|---:|---:|---:|---:|---:|---:|"
 for n in "${sizes[@]}"; do
-    printf '| %s | %s s | %d MiB | %s s | %s s | %d MiB | %s |\n' "$n" "${lint_s[$n]}" \
+    printf '| %s | %s s | %d MiB | %s s | %s s | %d MiB (%d MiB) | %s |\n' "$n" "${lint_s[$n]}" \
         $(( lint_m[$n] / 1024 )) "${render_s[$n]}" "${fresh_s[$n]}" $(( render_m[$n] / 1024 )) \
-        "$(( files[$n] - 2 ))"
+        $(( fresh_m[$n] / 1024 )) "$(( files[$n] - 2 ))"
 done
 if [[ -n ${lint_s[10000]:-} && -n ${lint_s[1000]:-} ]]; then
     awk -v l1="${lint_s[1000]}" -v l10="${lint_s[10000]}" -v r1="${render_s[1000]}" -v r10="${render_s[10000]}" \
