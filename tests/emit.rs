@@ -565,7 +565,15 @@ fn recurring_documents_equal_their_direct_serialisation() {
 /// line is refused rather than guessed at.
 #[test]
 fn spliced_lists_equal_whole_documents() {
-    use berrys::emit::{list_items, splice_list};
+    use berrys::emit::{EmitError, push_list_item, write_spliced};
+    let splice_list = |document: &str, key: &str, column: usize, items: &str| {
+        let mut out = String::new();
+        write_spliced(&mut out, document, key, column, |out| {
+            out.push_str(items);
+            Ok(())
+        })
+        .map(|()| out)
+    };
     #[derive(serde::Serialize, Clone)]
     struct Item {
         name: String,
@@ -604,6 +612,13 @@ fn spliced_lists_equal_whole_documents() {
             ("a".to_string(), Vec::new()),
             ("inner".to_string(), Vec::new()),
         ])],
+    };
+    let list_items = |items: &[Item], column: usize| -> Result<String, EmitError> {
+        let mut out = String::new();
+        for item in items {
+            push_list_item(&mut out, item, column)?;
+        }
+        Ok(out)
     };
     let head = to_yaml(&empty).unwrap();
     let head = splice_list(&head, "items", 0, &list_items(&items, 0).unwrap()).unwrap();

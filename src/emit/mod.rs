@@ -68,18 +68,9 @@ pub fn to_yaml_recurring<T: Serialize>(value: &T) -> Result<String, EmitError> {
     shapes::to_string(value).map_err(|e| serialise_error::<T>(&e))
 }
 
-/// The items of a list, each laid out through its shape ([`to_yaml_recurring`]) and
-/// indented by `column`: what serde-saphyr writes for the list as the value of a key at
-/// `column`, item after item.
-pub fn list_items<I: Serialize>(items: &[I], column: usize) -> Result<String, EmitError> {
-    let mut out = String::new();
-    for item in items {
-        push_list_item(&mut out, item, column)?;
-    }
-    Ok(out)
-}
-
-/// One item of [`list_items`], written onto the end of `out`.
+/// One item of a list, laid out through its shape ([`to_yaml_recurring`]) and indented by
+/// `column`, written onto the end of `out`: what serde-saphyr writes for that item of the
+/// list as the value of a key at `column`.
 pub fn push_list_item<I: Serialize>(
     out: &mut String,
     item: &I,
@@ -117,31 +108,11 @@ fn indented<E>(
     Ok(())
 }
 
-/// `document` with its one line `<column spaces><key>: []` replaced by the key and `items`
-/// (from [`list_items`] at the same column). A large list of same-shaped items is thus
-/// written item by item through the shape cache instead of as one document of a shape
-/// seen once.
-pub fn splice_list(
-    document: &str,
-    key: &str,
-    column: usize,
-    items: &str,
-) -> Result<String, EmitError> {
-    if items.is_empty() {
-        return Ok(document.to_string());
-    }
-    let mut out = String::with_capacity(document.len() + items.len());
-    write_spliced(&mut out, document, key, column, |out| {
-        out.push_str(items);
-        Ok(())
-    })?;
-    Ok(out)
-}
-
-/// [`splice_list`] written onto the end of `out`, the items pushed there by `items` (with
-/// [`push_list_item`] at `column`) as they are made: a list of thousands of items is never
-/// held apart from the text it goes into. The line stays `<key>: []` when no item is
-/// pushed.
+/// `document` written onto the end of `out` with its one line `<column spaces><key>: []`
+/// replaced by the key and the items `items` pushes there ([`push_list_item`] at `column`)
+/// as they are made. A large list of same-shaped items is thus written item by item
+/// through the shape cache instead of as one document of a shape seen once, and never held
+/// apart from the text it goes into. The line stays `<key>: []` when no item is pushed.
 pub fn write_spliced(
     out: &mut String,
     document: &str,
