@@ -5,10 +5,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{self, Diagnostic, Severity};
-use crate::emit;
 use crate::graph::EdgeKind;
 use crate::source::SourceFile;
 use crate::{CompileError, Compiled, Envs, compile, render, validate};
+use crate::{emit, report};
 
 /// Everything compiled and clean (no lint findings at or above `fail_on`, output fresh).
 pub const EXIT_OK: i32 = 0;
@@ -70,7 +70,7 @@ fn report(
 ) {
     match output.format {
         DiagnosticFormat::Human => {
-            let _ = err.write_all(diagnostic::render_human(diags, source, output.color).as_bytes());
+            let _ = err.write_all(report::render_human(diags, source, output.color).as_bytes());
             let errors = diags
                 .iter()
                 .filter(|d| d.severity == Severity::Error)
@@ -85,19 +85,16 @@ fn report(
             }
         }
         DiagnosticFormat::Json => {
-            let json: Vec<_> = diags
-                .iter()
-                .map(|d| diagnostic::to_json(d, source))
-                .collect();
+            let json: Vec<_> = diags.iter().map(|d| report::to_json(d, source)).collect();
             let _ = serde_json::to_writer_pretty(&mut *out, &json);
             let _ = writeln!(out);
         }
         DiagnosticFormat::Sarif => {
-            let _ = serde_json::to_writer_pretty(&mut *out, &diagnostic::to_sarif(diags, source));
+            let _ = serde_json::to_writer_pretty(&mut *out, &report::to_sarif(diags, source));
             let _ = writeln!(out);
         }
         DiagnosticFormat::Github => {
-            let _ = out.write_all(diagnostic::to_github(diags, source).as_bytes());
+            let _ = out.write_all(report::to_github(diags, source).as_bytes());
         }
     }
 }

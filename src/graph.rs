@@ -4,11 +4,13 @@
 //! reported once with its whole path and the place of each edge (BR001). Deploy waves follow:
 //! a service's wave is one more than the highest wave of its hard dependencies.
 
+use std::collections::BTreeMap;
+
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::Serialize;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, codes};
 use crate::model::Platform;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -116,9 +118,7 @@ pub fn build(platform: &Platform) -> Result<Graph, Vec<Diagnostic>> {
     for scc in tarjan_scc(&hard) {
         let is_cycle = scc.len() > 1 || hard.find_edge(scc[0], scc[0]).is_some();
         if is_cycle {
-            diags.push(crate::lint::rules::dependency_cycle::diagnostic(
-                &hard, &services, &scc,
-            ));
+            diags.push(cycle_diagnostic(&hard, &services, &scc));
         }
     }
     if !diags.is_empty() {
@@ -143,4 +143,75 @@ pub fn build(platform: &Platform) -> Result<Graph, Vec<Diagnostic>> {
         graph,
         wave_by_index: waves,
     })
+}
+
+/// One cycle through a strongly connected component, starting at its smallest name.
+fn cycle_diagnostic(
+    hard: &DiGraph<usize, std::ops::Range<usize>>,
+    services: &[String],
+    scc: &[NodeIndex],
+) -> Diagnostic {
+    let in_scc = |n: NodeIndex| scc.contains(&n);
+    let start = *scc.iter().min_by_key(|n| n.index()).unwrap_or(&scc[0]);
+    // Breadth-first search inside the component for the shortest way back to `start`.
+    let mut prev: BTreeMap<NodeIndex, (NodeIndex, petgraph::graph::EdgeIndex)> = BTreeMap::new();
+    let mut queue = std::collections::VecDeque::from([start]);
+    let mut closing = None;
+    'search: while let Some(n) = queue.pop_front() {
+        let mut next: Vec<_> = hard
+            .edges(n)
+            .map(|e| {
+                (
+                    petgraph::visit::EdgeRef::target(&e),
+                    petgraph::visit::EdgeRef::id(&e),
+                )
+            })
+            .filter(|(t, _)| in_scc(*t))
+            .collect();
+        next.sort_by_key(|(t, _)| t.index());
+        for (t, e) in next {
+            if t == start {
+                closing = Some((n, e));
+                break 'search;
+            }
+            if let std::collections::btree_map::Entry::Vacant(v) = prev.entry(t) {
+                v.insert((n, e));
+                queue.push_back(t);
+            }
+        }
+    }
+    let mut path_edges = Vec::new();
+    if let Some((mut n, e)) = closing {
+        path_edges.push(e);
+        while n != start {
+            let Some(&(p, e)) = prev.get(&n) else { break };
+            path_edges.push(e);
+            n = p;
+        }
+    }
+    path_edges.reverse();
+    let mut names = vec![services[hard[start]].clone()];
+    for e in &path_edges {
+        if let Some((_, t)) = hard.edge_endpoints(*e) {
+            names.push(services[hard[t]].clone());
+        }
+    }
+    let path = names.join(" → ");
+    let first = path_edges.first().map(|e| hard[*e].clone()).unwrap_or(0..0);
+    let mut d = Diagnostic::new(
+        codes::DEPENDENCY_CYCLE,
+        format!("dependency cycle: {path}"),
+        first,
+        format!("`{}` depends on `{}`", names[0], names.get(1).unwrap_or(&names[0])),
+    )
+    .with_help(
+        "hard dependencies (`depends_on`) must form no cycle: they order deployment. Remove one edge, or make it a `soft_depends_on` if it only needs network access",
+    );
+    for (i, e) in path_edges.iter().enumerate().skip(1) {
+        d = d.with_secondary(
+            hard[*e].clone(),
+            format!("`{}` depends on `{}`", names[i], names[i + 1]),
+        );
+    }
+    d
 }

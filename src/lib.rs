@@ -19,8 +19,10 @@ pub mod emit;
 pub mod graph;
 pub mod lint;
 pub mod model;
+pub mod parallel;
 pub mod parse;
 pub mod render;
+pub mod report;
 pub mod source;
 pub mod units;
 pub mod validate;
@@ -60,69 +62,44 @@ pub enum CompileError {
 /// Phases 1–4 for the selected environments. All problems of all environments are returned
 /// together, each listing the environments it was found in.
 pub fn compile(source: &SourceFile, envs: Envs<'_>) -> Result<Vec<Compiled>, CompileError> {
+    // 1. Parse, while the schema is compiled.
     let mut scratch = String::new();
-    let doc = std::thread::scope(|scope| {
-        scope.spawn(validate::prepare);
-        parse::parse(source, &mut scratch)
-    })
-    .map_err(CompileError::Diagnostics)?;
-    // Schema validation and deserialisation are independent; the model is used only when the
-    // schema accepted the document.
-    let (schema_errors, base_raw) = std::thread::scope(|scope| {
-        let raw = scope.spawn(|| deserialize(&doc));
-        let errors = validate::check(&doc);
-        (errors, raw.join())
-    });
+    let ((), doc) = parallel::beside(validate::prepare, || parse::parse(source, &mut scratch));
+    let doc = doc.map_err(CompileError::Diagnostics)?;
+
+    // 2. Validate against the schema, while the tree is deserialised: the raw model is used
+    //    only when the schema accepted the document.
+    let (base_raw, schema_errors) =
+        parallel::beside(|| deserialize(&doc), || validate::check(&doc));
     if !schema_errors.is_empty() {
         return Err(CompileError::Diagnostics(diagnostic::merge_and_sort(
             schema_errors,
         )));
     }
-    let base_raw = base_raw.unwrap_or_else(|e| std::panic::resume_unwind(e));
     let base_raw = Arc::new(base_raw.map_err(|d| CompileError::Diagnostics(vec![*d]))?);
-    let env_names = model::environment_names(&base_raw);
-    let selected: Vec<Option<String>> = match envs {
-        Envs::All => std::iter::once(None)
-            .chain(env_names.iter().cloned().map(Some))
-            .collect(),
-        Envs::One(None) => vec![None],
-        Envs::One(Some(e)) if e == BASE_ENV => vec![None],
-        Envs::One(Some(e)) => {
-            if !env_names.iter().any(|n| n == e) {
-                return Err(CompileError::UnknownEnvironment {
-                    name: e.to_string(),
-                    known: env_names,
-                });
-            }
-            vec![Some(e.to_string())]
-        }
-    };
+    let selected = selected_environments(&base_raw, envs)?;
 
-    // An environment that overrides services has a document of its own; every other one
-    // shares the base document.
-    let env_raws = parallel_each(&selected, |env| match env.as_deref() {
+    // 3–4. The model and graph of each environment, each on a thread of its own; an
+    //    environment that overrides services has a document of its own, every other one
+    //    shares the base document. Meanwhile this thread frees the spanned tree, which
+    //    allocated it: at 10,000 services it is the largest thing in memory.
+    let env_raws = parallel::each(&selected, |env| match env.as_deref() {
         Some(e) if model::has_service_overrides(&doc, e) => {
             deserialize(&model::apply_environment(&doc, e)).map(Arc::new)
         }
         _ => Ok(Arc::clone(&base_raw)),
     });
-
-    // Environments are independent: each resolves and builds its graph on a thread of its
-    // own. Meanwhile this thread, which allocated the spanned tree, frees it: it is not
-    // needed any more, and at 10,000 services it is the largest thing in memory.
     let jobs: Vec<_> = selected
         .iter()
         .map(Option::as_deref)
         .zip(env_raws)
         .collect();
-    let results = std::thread::scope(|scope| {
-        let handles: Vec<_> = jobs
-            .iter()
-            .map(|(env, env_raw)| scope.spawn(|| compile_env(&base_raw, *env, env_raw)))
-            .collect();
-        drop(doc);
-        join_all(handles)
-    });
+    let results = parallel::each_meanwhile(
+        &jobs,
+        |(env, env_raw)| compile_env(&base_raw, *env, env_raw),
+        move || drop(doc),
+    );
+
     let mut diags = Vec::new();
     let mut compiled = Vec::new();
     for (c, d) in results {
@@ -138,30 +115,27 @@ pub fn compile(source: &SourceFile, envs: Envs<'_>) -> Result<Vec<Compiled>, Com
     }
 }
 
-/// The cores this process may use, asked once: the standard library reads the cgroup's
-/// CPU quota from files on every call, and a run asks a dozen times.
-pub fn cores() -> usize {
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-}
-
-/// `f` over `items` on as many threads as the machine has cores, results in input order.
-pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = cores().min(items.len());
-    if threads <= 1 {
-        return items.iter().map(f).collect();
-    }
-    let chunk = items.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let f = &f;
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
+/// The environments `envs` selects: `None` for the file as written, then the names.
+fn selected_environments(
+    raw: &RawDocument,
+    envs: Envs<'_>,
+) -> Result<Vec<Option<String>>, CompileError> {
+    let env_names = model::environment_names(raw);
+    Ok(match envs {
+        Envs::All => std::iter::once(None)
+            .chain(env_names.iter().cloned().map(Some))
+            .collect(),
+        Envs::One(None) => vec![None],
+        Envs::One(Some(e)) if e == BASE_ENV => vec![None],
+        Envs::One(Some(e)) => {
+            if !env_names.iter().any(|n| n == e) {
+                return Err(CompileError::UnknownEnvironment {
+                    name: e.to_string(),
+                    known: env_names,
+                });
+            }
+            vec![Some(e.to_string())]
+        }
     })
 }
 
@@ -187,69 +161,6 @@ fn compile_env(
             (None, diags)
         }
     }
-}
-
-/// The results of scoped threads, in order; a thread's panic is the caller's.
-fn join_all<R>(handles: Vec<std::thread::ScopedJoinHandle<'_, R>>) -> Vec<R> {
-    handles
-        .into_iter()
-        .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-        .collect()
-}
-
-/// `f` over `items`, each on a thread of its own, results in input order: for a few large,
-/// equal jobs (the environments), where sharing the cores evenly finishes them sooner than
-/// taking them in turns on fewer threads (three on two cores: 1.5 jobs' time, not 2).
-pub fn parallel_each<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    if items.len() <= 1 || cores() <= 1 {
-        return items.iter().map(f).collect();
-    }
-    std::thread::scope(|scope| {
-        let f = &f;
-        join_all(
-            items
-                .iter()
-                .map(|item| scope.spawn(move || f(item)))
-                .collect(),
-        )
-    })
-}
-
-/// `f(0)`, `f(1)`, … `f(n - 1)` on as many threads as the machine has cores, each thread
-/// taking the next index when it is free, so indices finish roughly in order. Stops at the
-/// first error and returns it.
-pub fn parallel_for<E: Send>(n: usize, f: impl Fn(usize) -> Result<(), E> + Sync) -> Result<(), E> {
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    let threads = cores().min(n);
-    if threads <= 1 {
-        return (0..n).try_for_each(f);
-    }
-    let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let work = || -> Result<(), E> {
-        while !failed.load(Ordering::Relaxed) {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            if i >= n {
-                break;
-            }
-            if let Err(e) = f(i) {
-                failed.store(true, Ordering::Relaxed);
-                return Err(e);
-            }
-        }
-        Ok(())
-    };
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
-        let mut result = Ok(());
-        for h in handles {
-            let r = h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-            if result.is_ok() {
-                result = r;
-            }
-        }
-        result
-    })
 }
 
 /// A platform compiled and linted.
@@ -286,9 +197,8 @@ pub fn check(source: &SourceFile, envs: Envs<'_>, today: &str) -> Result<Linted,
 /// accepted something the model cannot hold; it is still reported at its place.
 fn deserialize(doc: &parse::Document<'_>) -> Result<RawDocument, Box<Diagnostic>> {
     RawDocument::deserialize(toml::de::Deserializer::from(doc.clone())).map_err(|e| {
-        Box::new(Diagnostic::error(
-            "invalid",
-            "invalid-value",
+        Box::new(Diagnostic::new(
+            crate::diagnostic::codes::INVALID_VALUE,
             format!("invalid value: {}", e.message().trim()),
             e.span().unwrap_or(0..0),
             "here",

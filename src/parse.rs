@@ -37,9 +37,8 @@ pub fn parse<'a>(
         .map(|e| {
             let span = e.span().unwrap_or(0..0);
             let message = e.message().trim().replace('\n', "; ");
-            Diagnostic::error(
-                "syntax",
-                "syntax",
+            Diagnostic::new(
+crate::diagnostic::codes::SYNTAX,
                 format!("invalid TOML: {message}"),
                 span,
                 "here",
@@ -76,7 +75,7 @@ pub fn parse<'a>(
 /// The second half is parsed from a copy of the text with the first half blanked out
 /// (spaces: one token for the lexer), so its spans are the whole file's.
 pub fn parse_in_halves<'a>(text: &'a str, scratch: &'a mut String) -> Option<Document<'a>> {
-    if text.len() < SPLIT_MIN_BYTES || crate::cores() < 2 {
+    if text.len() < SPLIT_MIN_BYTES || crate::parallel::cores() < 2 {
         return None;
     }
     let at = cut(text)?;

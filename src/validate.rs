@@ -274,7 +274,7 @@ pub fn validate(instance: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
 }
 
 fn schema_error(message: String, span: Range<usize>, label: impl Into<String>) -> Diagnostic {
-    Diagnostic::error("schema", "schema", message, span, label)
+    Diagnostic::new(crate::diagnostic::codes::SCHEMA, message, span, label)
 }
 
 /// The description of the property whose value failed, as a reminder of what it means.

@@ -197,7 +197,7 @@ fn every_rule_fires_on_its_fixture_and_only_there() {
 fn human_output_of_every_rule() {
     for rule in RULES {
         let source = common::load(&fixture(rule, "fires"));
-        let shown = berrys::diagnostic::render_human(&diagnostics(&source), &source, false);
+        let shown = berrys::report::render_human(&diagnostics(&source), &source, false);
         insta::with_settings!({
             snapshot_path => "snapshots/lint",
             prepend_module_to_snapshot => false,
@@ -225,7 +225,7 @@ fn environments_are_named_and_identical_findings_merged() {
         1,
         "one finding, one entry"
     );
-    let shown = berrys::diagnostic::render_human(&found, &source, false);
+    let shown = berrys::report::render_human(&found, &source, false);
     insta::with_settings!({
         snapshot_path => "snapshots/lint",
         prepend_module_to_snapshot => false,
@@ -454,7 +454,7 @@ fn sarif_validates_against_the_sarif_2_1_0_schema() {
     )));
     for source in sources {
         let diags = diagnostics(&source);
-        let log = berrys::diagnostic::to_sarif(&diags, &source);
+        let log = berrys::report::to_sarif(&diags, &source);
         let errors: Vec<String> = validator
             .iter_errors(&log)
             .map(|e| format!("{e} at {}", e.instance_path()))
@@ -482,7 +482,7 @@ fn sarif_validates_against_the_sarif_2_1_0_schema() {
 fn sarif_check_rejects_a_broken_log() {
     let validator = sarif_validator();
     let source = common::load(&fixture(&RULES[2], "fires"));
-    let mut log = berrys::diagnostic::to_sarif(&diagnostics(&source), &source);
+    let mut log = berrys::report::to_sarif(&diagnostics(&source), &source);
     log["runs"][0]["results"][0]["level"] = serde_json::json!("fatal");
     assert!(!validator.is_valid(&log));
 }
@@ -490,7 +490,7 @@ fn sarif_check_rejects_a_broken_log() {
 #[test]
 fn github_annotations() {
     let source = common::load(&lint_dir().join("environments.toml"));
-    let shown = berrys::diagnostic::to_github(&diagnostics(&source), &source);
+    let shown = berrys::report::to_github(&diagnostics(&source), &source);
     for line in shown.lines() {
         assert!(line.starts_with("::error file=") || line.starts_with("::warning file="));
         assert!(!line.contains('\n') && line.contains(",title=BR"));

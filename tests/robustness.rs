@@ -15,16 +15,16 @@ fn run(text: &str) {
                 berrys::render::render(c).expect("a compiled platform renders");
             }
             // Every output format of the findings, too.
-            let _ = berrys::diagnostic::render_human(&linted.findings, &source, false);
-            let _ = berrys::diagnostic::to_sarif(&linted.findings, &source);
-            let _ = berrys::diagnostic::to_github(&linted.findings, &source);
+            let _ = berrys::report::render_human(&linted.findings, &source, false);
+            let _ = berrys::report::to_sarif(&linted.findings, &source);
+            let _ = berrys::report::to_github(&linted.findings, &source);
         }
         Err(berrys::CompileError::Diagnostics(d)) => {
             assert!(!d.is_empty());
-            let shown = berrys::diagnostic::render_human(&d, &source, false);
+            let shown = berrys::report::render_human(&d, &source, false);
             assert!(!shown.is_empty());
             for diag in &d {
-                let _ = berrys::diagnostic::to_json(diag, &source);
+                let _ = berrys::report::to_json(diag, &source);
             }
         }
         Err(e) => panic!("{e:?}"),

@@ -53,9 +53,7 @@ fn reference_and_valid_fixtures_pass_schema_and_model() {
         let source = common::load(&path);
         if let Err(e) = compile(&source, Envs::All) {
             let shown = match e {
-                CompileError::Diagnostics(d) => {
-                    berrys::diagnostic::render_human(&d, &source, false)
-                }
+                CompileError::Diagnostics(d) => berrys::report::render_human(&d, &source, false),
                 other => format!("{other:?}"),
             };
             panic!("{} fails:\n{shown}", path.display());

@@ -579,7 +579,7 @@ fn remove_tree(dir: &Path) -> Result<(), EmitError> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.symlink_metadata().is_ok_and(|m| m.is_dir()))
         .collect();
-    let results = crate::parallel_map(&entries, |sub| {
+    let results = crate::parallel::map(&entries, |sub| {
         fs::remove_dir_all(sub).map_err(io_err("cannot remove", sub))
     });
     results

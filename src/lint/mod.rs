@@ -133,7 +133,7 @@ pub fn lookup(id: &str) -> Option<&'static Rule> {
 /// A rule identifier that is not in the registry, with the closest known one.
 fn unknown_rule(id: &str, span: Range<usize>) -> Diagnostic {
     let candidates = RULES.iter().flat_map(|r| [r.code, r.name]);
-    rules::unknown_reference::diagnostic(
+    diagnostic::unknown_reference(
         "lint rule",
         id,
         span,
@@ -210,9 +210,8 @@ pub fn config(raw: &RawDocument) -> Result<Config, Vec<Diagnostic>> {
         };
         if let Some(first) = seen.insert(rule.code, id.span()) {
             diags.push(
-                Diagnostic::error(
-                    "invalid",
-                    "invalid-value",
+                Diagnostic::new(
+                    crate::diagnostic::codes::INVALID_VALUE,
                     format!("rule {} {} is configured twice", rule.code, rule.name),
                     id.span(),
                     "second setting",
@@ -245,9 +244,8 @@ pub fn config(raw: &RawDocument) -> Result<Config, Vec<Diagnostic>> {
             && !is_date(e.get_ref())
         {
             diags.push(
-                Diagnostic::error(
-                    "invalid",
-                    "invalid-value",
+                Diagnostic::new(
+                    crate::diagnostic::codes::INVALID_VALUE,
                     format!("`{}` is not a date", e.get_ref()),
                     e.span(),
                     "expected YYYY-MM-DD",
@@ -282,9 +280,8 @@ fn not_configurable(rule: &Rule, span: Range<usize>) -> Diagnostic {
         Check::Exemptions => "an exemption cannot exempt exemptions",
         _ => "the platform cannot be compiled while it has this problem",
     };
-    Diagnostic::error(
-        "invalid",
-        "invalid-value",
+    Diagnostic::new(
+        crate::diagnostic::codes::INVALID_VALUE,
         format!(
             "rule {} {} cannot be lowered or exempted",
             rule.code, rule.name
@@ -343,7 +340,7 @@ fn civil_date(days: i64) -> String {
 pub fn lint(compiled: &[Compiled], config: &Config, today: &str) -> Vec<Diagnostic> {
     // Environments are linted in parallel; each reports its findings and which exemptions
     // it used.
-    let per_env = crate::parallel_each(compiled, |c| {
+    let per_env = crate::parallel::each(compiled, |c| {
         let env = c.platform.env.as_str();
         let mut used = vec![false; config.exemptions.len()];
         let mut out = Vec::new();

@@ -323,9 +323,8 @@ fn duration(diags: &mut Vec<Diagnostic>, value: &Sp<String>, what: &str) -> Sp<D
         Ok(d) => sp(value.span(), d),
         Err(msg) => {
             diags.push(
-                Diagnostic::error(
-                    "invalid",
-                    "invalid-value",
+                Diagnostic::new(
+                    crate::diagnostic::codes::INVALID_VALUE,
                     format!("invalid {what}: {msg}"),
                     value.span(),
                     "invalid duration",
@@ -344,9 +343,8 @@ fn quantity(diags: &mut Vec<Diagnostic>, value: &Option<Sp<String>>) -> Option<S
     match Quantity::parse(value.get_ref()) {
         Ok(q) => Some(sp(value.span(), q)),
         Err(msg) => {
-            diags.push(Diagnostic::error(
-                "invalid",
-                "invalid-value",
+            diags.push(Diagnostic::new(
+                crate::diagnostic::codes::INVALID_VALUE,
                 format!("invalid quantity: {msg}"),
                 value.span(),
                 "invalid quantity",
@@ -366,13 +364,7 @@ fn resources(diags: &mut Vec<Diagnostic>, raw: &RawResources) -> Resources {
 }
 
 fn unknown(kind: &str, name: &Sp<String>, known: &[&str], define: &str) -> Diagnostic {
-    crate::lint::rules::unknown_reference::diagnostic(
-        kind,
-        name.get_ref(),
-        name.span(),
-        known,
-        define,
-    )
+    crate::diagnostic::unknown_reference(kind, name.get_ref(), name.span(), known, define)
 }
 
 fn names<V>(map: &raw::SpMap<V>) -> Vec<&str> {
@@ -382,7 +374,13 @@ fn names<V>(map: &raw::SpMap<V>) -> Vec<&str> {
 impl<'r> Resolver<'r> {
     fn invalid(&mut self, message: String, span: Range<usize>, label: &str, help: &str) {
         self.diags.push(
-            Diagnostic::error("invalid", "invalid-value", message, span, label).with_help(help),
+            Diagnostic::new(
+                crate::diagnostic::codes::INVALID_VALUE,
+                message,
+                span,
+                label,
+            )
+            .with_help(help),
         );
     }
 
@@ -454,9 +452,8 @@ impl<'r> Resolver<'r> {
             (&svc.scaling, &svc.replicas, env_set_replicas)
         {
             self.diags.push(
-                Diagnostic::error(
-                    "invalid",
-                    "invalid-value",
+                Diagnostic::new(
+crate::diagnostic::codes::INVALID_VALUE,
                     "`scaling` and `replicas` are both set".to_string(),
                     replicas.span(),
                     "fixed replica count",
@@ -495,9 +492,8 @@ impl<'r> Resolver<'r> {
                 over.is_some_and(|o| o.min_replicas.is_some() || o.max_replicas.is_some());
             if overridden && min.get_ref() > max.get_ref() {
                 self.diags.push(
-                    Diagnostic::error(
-                        "invalid",
-                        "invalid-value",
+                    Diagnostic::new(
+                        crate::diagnostic::codes::INVALID_VALUE,
                         format!(
                             "`min_replicas` ({}) is greater than `max_replicas` ({})",
                             min.get_ref(),
@@ -650,9 +646,8 @@ pub fn resolve(
         let t = tier.get_ref();
         if t.min_replicas.get_ref() > t.max_replicas.get_ref() {
             r.diags.push(
-                Diagnostic::error(
-                    "invalid",
-                    "invalid-value",
+                Diagnostic::new(
+                    crate::diagnostic::codes::INVALID_VALUE,
                     format!(
                         "`min_replicas` ({}) is greater than `max_replicas` ({})",
                         t.min_replicas.get_ref(),
@@ -698,9 +693,8 @@ pub fn resolve(
             && min > *v.max.get_ref()
         {
             r.diags.push(
-                Diagnostic::error(
-                    "invalid",
-                    "invalid-value",
+                Diagnostic::new(
+                    crate::diagnostic::codes::INVALID_VALUE,
                     format!(
                         "pool `min` ({min}) is greater than its `max` ({})",
                         v.max.get_ref()
@@ -739,9 +733,8 @@ pub fn resolve(
             && reserved >= *v.max_connections.get_ref()
         {
             r.diags.push(
-                Diagnostic::error(
-                    "invalid",
-                    "invalid-value",
+                Diagnostic::new(
+crate::diagnostic::codes::INVALID_VALUE,
                     format!(
                         "`reserved_connections` ({reserved}) leaves no connections of `max_connections` ({}) for services",
                         v.max_connections.get_ref()
@@ -796,9 +789,8 @@ pub fn resolve(
         for dep in &svc.soft_depends_on {
             if let Some(hard) = svc.depends_on.iter().find(|d| d.get_ref() == dep.get_ref()) {
                 r.diags.push(
-                    Diagnostic::error(
-                        "invalid",
-                        "invalid-value",
+                    Diagnostic::new(
+                        crate::diagnostic::codes::INVALID_VALUE,
                         format!(
                             "`{}` is both a hard and a soft dependency of `{}`",
                             dep.get_ref(),
@@ -871,9 +863,8 @@ pub fn resolve(
             }
             if let Some((sk, _)) = svc.secrets.get_key_value(k.get_ref().as_str()) {
                 r.diags.push(
-                    Diagnostic::error(
-                        "invalid",
-                        "invalid-value",
+                    Diagnostic::new(
+                        crate::diagnostic::codes::INVALID_VALUE,
                         format!("`{}` is set both in `env` and in `secrets`", k.get_ref()),
                         k.span(),
                         "plain value",
@@ -899,9 +890,8 @@ pub fn resolve(
             let e = e.get_ref();
             if let Some(first) = egress_names.insert(e.name.get_ref(), e.name.span()) {
                 r.diags.push(
-                    Diagnostic::error(
-                        "invalid",
-                        "invalid-value",
+                    Diagnostic::new(
+                        crate::diagnostic::codes::INVALID_VALUE,
                         format!("egress `{}` is declared twice", e.name.get_ref()),
                         e.name.span(),
                         "second declaration",
@@ -925,9 +915,8 @@ pub fn resolve(
             let route = (i.host.get_ref().clone(), path.clone());
             if let Some(other) = ingress_routes.get(&route) {
                 r.diags.push(
-                    Diagnostic::error(
-                        "invalid",
-                        "invalid-value",
+                    Diagnostic::new(
+                        crate::diagnostic::codes::INVALID_VALUE,
                         format!(
                             "`{}` and `{}` are both exposed at {}{}",
                             other.get_ref(),
@@ -955,9 +944,8 @@ pub fn resolve(
             let m = m.get_ref();
             if let Some(first) = metric_names.insert(m.name.get_ref(), m.name.span()) {
                 r.diags.push(
-                    Diagnostic::error(
-                        "invalid",
-                        "invalid-value",
+                    Diagnostic::new(
+                        crate::diagnostic::codes::INVALID_VALUE,
                         format!("metric `{}` is listed twice", m.name.get_ref()),
                         m.name.span(),
                         "second entry",

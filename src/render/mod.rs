@@ -155,7 +155,7 @@ pub fn render_to(compiled: &Compiled, sink: &Sink<'_>) -> Result<(), EmitError> 
     // straight to the sink, its rule groups to the rule files as soon as their turn comes.
     let services: Vec<&Service> = platform.services.values().collect();
     let page_alerts = Mutex::new(Vec::new());
-    crate::parallel_for(services.len(), |i| {
+    crate::parallel::for_each_index(services.len(), |i| {
         let service = services[i];
         let docs = kubernetes::service_objects(compiled, service)?;
         sink(OutputFile::new(

@@ -29,7 +29,7 @@ pub fn compile_env(source: &SourceFile, env: Option<&str>) -> Compiled {
         Err(CompileError::Diagnostics(d)) => panic!(
             "{} does not compile:\n{}",
             source.name,
-            berrys::diagnostic::render_human(&d, source, false)
+            berrys::report::render_human(&d, source, false)
         ),
         Err(e) => panic!("{e:?}"),
     }
@@ -39,7 +39,7 @@ pub fn compile_env(source: &SourceFile, env: Option<&str>) -> Compiled {
 pub fn diagnostics(source: &SourceFile) -> String {
     match compile(source, Envs::All) {
         Ok(_) => String::new(),
-        Err(CompileError::Diagnostics(d)) => berrys::diagnostic::render_human(&d, source, false),
+        Err(CompileError::Diagnostics(d)) => berrys::report::render_human(&d, source, false),
         Err(e) => format!("{e:?}"),
     }
 }

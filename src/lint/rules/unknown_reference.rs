@@ -1,14 +1,13 @@
 //! BR002 unknown-reference: found while resolving the model (src/model), which cannot
-//! build a service whose tier, pool or dependency does not exist.
+//! build a service whose tier, pool or dependency does not exist; the diagnostic is built
+//! by `diagnostic::unknown_reference`.
 
-use std::ops::Range;
-
-use crate::diagnostic::{Diagnostic, suggest};
+use crate::diagnostic::codes::UNKNOWN_REFERENCE;
 use crate::lint::{Check, Level, Rule};
 
 pub const RULE: Rule = Rule {
-    code: "BR002",
-    name: "unknown-reference",
+    code: UNKNOWN_REFERENCE.code,
+    name: UNKNOWN_REFERENCE.name,
     level: Level::Error,
     summary: "A dependency, tier, pool, datastore or environment override that does not exist (with \"did you mean\")",
     docs: DOCS,
@@ -38,30 +37,3 @@ depends_on = ["planing-system"]   # did you mean `planning-system`?
 ## How to fix
 Correct the name (the help line suggests the closest one), or define what it refers to.
 "#;
-
-/// `unknown <kind> `name``, with the closest of `known` as a suggestion, or the list of
-/// what is defined.
-pub fn diagnostic(
-    kind: &str,
-    name: &str,
-    span: Range<usize>,
-    known: &[&str],
-    define: &str,
-) -> Diagnostic {
-    let d = Diagnostic::error(
-        RULE.code,
-        RULE.name,
-        format!("unknown {kind} `{name}`"),
-        span,
-        format!("no {kind} with this name"),
-    );
-    match suggest(name, known.iter().copied()) {
-        Some(best) => d.with_help(format!("did you mean `{best}`?")),
-        None if known.is_empty() => d.with_help(format!("no {kind} is defined: add {define}")),
-        None if known.len() > 12 => d.with_help(format!("add {define}")),
-        None => d.with_help(format!(
-            "defined {kind}s: {}; or add {define}",
-            known.join(", ")
-        )),
-    }
-}
