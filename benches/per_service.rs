@@ -41,8 +41,7 @@ fn main() {
         let mut bytes = 0;
         for service in &services {
             let t0 = Instant::now();
-            let docs = kubernetes::service_objects(compiled, service).expect("manifests");
-            let manifests = berrys::emit::yaml_documents(&docs);
+            let manifests = kubernetes::service_file(compiled, service).expect("manifests");
             let t1 = Instant::now();
             let service_rules = rules.service_rules(service).expect("rules");
             let t2 = Instant::now();
@@ -64,10 +63,5 @@ fn main() {
     println!(
         "dashboard template runs (one per new shape): {}",
         dashboards.template_runs()
-    );
-    let [(slo, slo_refused), (operational, operational_refused)] = rules.patterns_made();
-    println!(
-        "rule-group patterns: SLO {slo} used, {slo_refused} refused; \
-         operational {operational} used, {operational_refused} refused"
     );
 }

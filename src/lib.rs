@@ -18,7 +18,9 @@ pub mod diagnostic;
 pub mod emit;
 pub mod graph;
 pub mod lint;
+pub mod markers;
 pub mod model;
+pub mod output;
 pub mod parallel;
 pub mod parse;
 pub mod render;
@@ -26,6 +28,7 @@ pub mod report;
 pub mod source;
 pub mod units;
 pub mod validate;
+pub mod yaml;
 
 use std::sync::Arc;
 

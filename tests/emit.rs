@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use berrys::emit::{shapes, to_yaml};
 use berrys::render::{kubernetes, prometheus};
+use berrys::yaml::to_string as to_yaml;
 
 mod common;
 #[path = "../benches/support/synthetic.rs"]
@@ -157,9 +157,9 @@ env = { A = "no", B = "1e3", C = "12:30", D = "~", E = "y", F = "1_000" }
 fn concurrent_writes_into_new_directories() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let files: Vec<berrys::emit::OutputFile> = (0..400)
+    let files: Vec<berrys::output::OutputFile> = (0..400)
         .map(|i| {
-            berrys::emit::OutputFile::new(
+            berrys::output::OutputFile::new(
                 &format!("d{}/e{}/f{i}.txt", i % 7, i % 3),
                 format!("{i}\n"),
             )
@@ -188,7 +188,7 @@ fn concurrent_writes_into_new_directories() {
 /// indented, empty lines left empty; what lands on disk is what `joined` holds in memory.
 #[test]
 fn pieces_are_written_indented_and_equal_their_joined_form() {
-    use berrys::emit::OutputFile;
+    use berrys::output::OutputFile;
     use std::sync::Arc;
     let pieces = Arc::new(vec![
         "- name: a\n  expr: |\n    x\n\n    y\n".to_string(),
@@ -257,7 +257,7 @@ fn appending_to_a_file_not_started_in_this_run_is_an_error() {
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("notes.txt"), "mine\n").unwrap();
     let result = berrys::emit::write_with(&out, |sink| {
-        sink(berrys::emit::OutputFile::new("notes.txt", "more\n".to_string()).appended())
+        sink(berrys::output::OutputFile::new("notes.txt", "more\n".to_string()).appended())
     });
     assert!(result.is_err());
     assert_eq!(
@@ -272,7 +272,8 @@ fn appending_to_a_file_not_started_in_this_run_is_an_error() {
 #[cfg(unix)]
 #[test]
 fn unchanged_files_are_kept_changed_files_are_new() {
-    use berrys::emit::{OutputFile, write_with};
+    use berrys::emit::write_with;
+    use berrys::output::OutputFile;
     use std::os::unix::fs::MetadataExt;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
@@ -313,10 +314,9 @@ fn unchanged_files_are_kept_changed_files_are_new() {
     // A failed render after an unchanged file was linked leaves the output as it was.
     let failed = write_with(&out, |sink| {
         sink(OutputFile::new("a/same.txt", "same\n".to_string()))?;
-        Err(berrys::emit::EmitError::Serialise {
-            kind: "test".to_string(),
-            message: "fails midway".to_string(),
-        })
+        Err(berrys::emit::EmitError::NotADirectory(
+            "fails midway".into(),
+        ))
     });
     assert!(failed.is_err());
     assert_eq!(inode("a/same.txt"), same);
@@ -336,7 +336,8 @@ fn unchanged_files_are_kept_changed_files_are_new() {
 #[cfg(unix)]
 #[test]
 fn files_written_in_pieces_are_kept_when_their_bytes_are_unchanged() {
-    use berrys::emit::{OutputFile, write_with};
+    use berrys::emit::write_with;
+    use berrys::output::OutputFile;
     use std::os::unix::fs::MetadataExt;
     use std::sync::Arc;
     let dir = tempfile::tempdir().unwrap();
@@ -388,7 +389,8 @@ fn files_written_in_pieces_are_kept_when_their_bytes_are_unchanged() {
 #[cfg(unix)]
 #[test]
 fn a_kept_file_that_is_appended_to_gets_a_copy_of_its_own() {
-    use berrys::emit::{OutputFile, write_with};
+    use berrys::emit::write_with;
+    use berrys::output::OutputFile;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     write_with(&out, |sink| {
@@ -415,7 +417,8 @@ fn a_kept_file_that_is_appended_to_gets_a_copy_of_its_own() {
 #[cfg(unix)]
 #[test]
 fn a_symbolic_link_in_place_of_an_unchanged_file_is_replaced() {
-    use berrys::emit::{OutputFile, write_with};
+    use berrys::emit::write_with;
+    use berrys::output::OutputFile;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let render = || {
@@ -471,54 +474,31 @@ fn a_second_render_of_the_same_platform_keeps_the_per_service_files() {
     assert!(report.is_clean(), "{report:?}");
 }
 
-/// The promtool tests are written group by group, their series and expected alerts item by
-/// item through the shapes, and spliced: the bytes of serialising the file whole, on every
-/// platform we have (a generated one with hundreds of SLOs among them).
-#[test]
-fn promtool_tests_equal_their_whole_serialisation() {
-    let platforms = common::all_compiled_and_generated(synthetic::platform(300, 7));
-    let mut with_tests = 0;
-    for (name, c) in &platforms {
-        let rules: Vec<prometheus::Rule> = prometheus::rule_groups(c)
-            .unwrap()
-            .into_iter()
-            .flat_map(|g| g.rules)
-            .collect();
-        let spliced = prometheus::promtool_tests(c, &rules).unwrap().joined();
-        let whole = prometheus::promtool_tests_whole(c, &rules).unwrap();
-        assert_eq!(spliced.path, "prometheus/rules.test.yaml");
-        assert_eq!(
-            spliced.contents,
-            berrys::emit::yaml_documents(&[whole]),
-            "{name}: promtool tests"
-        );
-        with_tests += usize::from(spliced.contents.contains("exp_alerts:\n"));
-    }
-    assert!(
-        with_tests > 3,
-        "only {with_tests} platforms with expected alerts"
-    );
-}
-
-/// Per-service documents are laid out once per shape (`emit::shapes`): every manifest and
-/// rule fragment of every platform we have, and of a generated one with many shapes, must
-/// be the bytes serde-saphyr writes for it directly.
+/// Per-service documents are laid out once per shape (`yaml::recurring`): every manifest
+/// and rule fragment of every platform we have, and of a generated one with many shapes,
+/// must be the bytes serde-saphyr writes for it directly; and the rules as the render makes
+/// them, from their kinds' patterns, must be the groups built and serialised directly.
 #[test]
 fn recurring_documents_equal_their_direct_serialisation() {
     let platforms = common::all_compiled_and_generated(synthetic::platform(300, 7));
-    let (mut compared, mut patterns, mut operational_patterns, mut slos_seen) = (0, 0, 0, 0);
+    let mut compared = 0;
     for (name, c) in &platforms {
         let rules = prometheus::RuleRenderer::new(c).unwrap();
         for service in c.platform.services.values() {
             let svc = service.name.get_ref();
-            let fast = kubernetes::service_objects(c, service).unwrap();
-            let slow = shapes::bypassed(|| kubernetes::service_objects(c, service).unwrap());
-            assert_eq!(fast, slow, "{name}: manifests of {svc}");
+            for object in kubernetes::service_objects(c, service) {
+                let fast = berrys::yaml::recurring(&object).unwrap();
+                assert_eq!(
+                    fast,
+                    to_yaml(&object).unwrap(),
+                    "{name}: manifests of {svc}"
+                );
+            }
             let groups = rules.service_groups(service).unwrap();
             let fast = prometheus::fragment(&groups).unwrap();
-            let slow = shapes::bypassed(|| prometheus::fragment(&groups).unwrap());
+            let slow = Some(to_yaml(&groups).unwrap());
             assert_eq!(fast, slow, "{name}: rule groups of {svc}");
-            // As the render makes them: SLO groups from their kind's pattern.
+            // As the render makes them: groups from their kind's pattern.
             let made = rules.service_rules(service).unwrap();
             assert_eq!(Some(made.fragment), slow, "{name}: rules of {svc}");
             let pages: Vec<_> = groups
@@ -530,105 +510,6 @@ fn recurring_documents_equal_their_direct_serialisation() {
             assert_eq!(made.page_alerts, pages, "{name}: page alerts of {svc}");
             compared += 1;
         }
-        // Every pattern made agreed with the groups built directly.
-        let [(used, refused), (operational_used, operational_refused)] = rules.patterns_made();
-        assert_eq!(
-            (refused, operational_refused),
-            (0, 0),
-            "{name}: {used} SLO and {operational_used} operational patterns used"
-        );
-        patterns += used;
-        operational_patterns += operational_used;
-        slos_seen += prometheus::slos(&c.platform).len();
     }
     assert!(compared > 900, "only {compared} services compared");
-    // The generated platform's many SLOs of a few kinds went through patterns, and its
-    // services' operational groups through fewer patterns than there are services.
-    assert!(
-        patterns > 2 && patterns * 10 < slos_seen,
-        "{patterns} patterns for {slos_seen} SLOs"
-    );
-    assert!(
-        operational_patterns > 2 && operational_patterns * 3 < compared,
-        "{operational_patterns} operational patterns for {compared} services"
-    );
-    // The skeletons did the work: far fewer of them than documents (~10 per service).
-    let kept = shapes::kept_skeletons();
-    assert!(
-        kept > 10 && kept < compared,
-        "{kept} skeletons for {compared} services"
-    );
-}
-
-/// A long list written item by item and spliced into its document is the document
-/// serialised whole, at the top level and nested; a document without the empty list's
-/// line is refused rather than guessed at.
-#[test]
-fn spliced_lists_equal_whole_documents() {
-    use berrys::emit::{EmitError, push_list_item, write_spliced};
-    let splice_list = |document: &str, key: &str, column: usize, items: &str| {
-        let mut out = String::new();
-        write_spliced(&mut out, document, key, column, |out| {
-            out.push_str(items);
-            Ok(())
-        })
-        .map(|()| out)
-    };
-    #[derive(serde::Serialize, Clone)]
-    struct Item {
-        name: String,
-        text: String,
-        labels: BTreeMap<String, String>,
-    }
-    #[derive(serde::Serialize)]
-    struct Doc {
-        kind: String,
-        items: Vec<Item>,
-        nested: Vec<BTreeMap<String, Vec<Item>>>,
-    }
-    let items: Vec<Item> = (0..20)
-        .map(|i| Item {
-            name: format!("item-{i}"),
-            text: if i % 3 == 0 {
-                format!("line one\n\n  line {i}\n")
-            } else {
-                "on".to_string()
-            },
-            labels: BTreeMap::from([("a".to_string(), i.to_string())]),
-        })
-        .collect();
-    let whole = Doc {
-        kind: "no".to_string(),
-        items: items.clone(),
-        nested: vec![BTreeMap::from([
-            ("a".to_string(), Vec::new()),
-            ("inner".to_string(), items.clone()),
-        ])],
-    };
-    let empty = Doc {
-        kind: "no".to_string(),
-        items: Vec::new(),
-        nested: vec![BTreeMap::from([
-            ("a".to_string(), Vec::new()),
-            ("inner".to_string(), Vec::new()),
-        ])],
-    };
-    let list_items = |items: &[Item], column: usize| -> Result<String, EmitError> {
-        let mut out = String::new();
-        for item in items {
-            push_list_item(&mut out, item, column)?;
-        }
-        Ok(out)
-    };
-    let head = to_yaml(&empty).unwrap();
-    let head = splice_list(&head, "items", 0, &list_items(&items, 0).unwrap()).unwrap();
-    let spliced = splice_list(&head, "inner", 2, &list_items(&items, 2).unwrap()).unwrap();
-    assert_eq!(spliced, to_yaml(&whole).unwrap());
-
-    assert_eq!(splice_list("a: []\n", "a", 0, "").unwrap(), "a: []\n");
-    assert!(splice_list("a: []\n", "b", 0, "- x\n").is_err());
-    assert!(splice_list("a: []\nb:\n  a: []\n", "a", 2, "- x\n").is_ok());
-    assert!(splice_list("a: []\nc: []\na: []\n", "a", 0, "- x\n").is_err());
-    // The first key of a list item shares the dash's line: not a line of its own.
-    assert!(splice_list("l:\n- a: []\n", "a", 2, "  - x\n").is_err());
 }

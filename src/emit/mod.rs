@@ -1,8 +1,7 @@
 //! Phase 7: bytes on disk.
 //!
-//! YAML goes through serde-saphyr, which quotes every string YAML 1.1 would read as
-//! something else (`on`, `no`, `0777`, `1e3`, `2024-01-01`, …); [`shapes`] has it lay out
-//! each distinct document shape once. The output directory is
+//! Emit writes the [`OutputFile`]s a producer hands to its [`Sink`], and knows nothing of
+//! what they hold or who makes them. The output directory is
 //! staged next to its final place and swapped in only when complete, so a failed run leaves
 //! the previous output untouched. The `.berrys-manifest` lists what berrys wrote; the next
 //! render replaces exactly those files (keeping, by a hard link, those whose bytes did not
@@ -12,19 +11,15 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-use serde::Serialize;
-
-pub mod shapes;
+use crate::output::{OutputFile, Sink, WriteError};
 
 pub const MANIFEST: &str = ".berrys-manifest";
 const MANIFEST_HEADER: &str = "# Files written by berrys. The next `berrys render` replaces exactly these;\n# other files in this directory are left alone.\n";
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmitError {
-    #[error("cannot serialise {kind}: {message}")]
-    Serialise { kind: String, message: String },
     #[error("{action} {path}: {source}")]
     Io {
         action: &'static str,
@@ -33,6 +28,11 @@ pub enum EmitError {
     },
     #[error("{0} is not a directory")]
     NotADirectory(PathBuf),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    /// The producer of the files failed (its own error, or a file it could not write).
+    #[error(transparent)]
+    Produce(Box<dyn std::error::Error + Send + Sync>),
 }
 
 fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> EmitError + 'a {
@@ -41,235 +41,6 @@ fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) ->
         path: path.to_path_buf(),
         source,
     }
-}
-
-/// One YAML document, already serialised.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Document(pub String);
-
-impl Document {
-    pub fn new<T: Serialize>(value: &T) -> Result<Document, EmitError> {
-        to_yaml(value).map(Document)
-    }
-
-    /// A document of a kind every service has: laid out once per shape ([`shapes`]).
-    pub fn recurring<T: Serialize>(value: &T) -> Result<Document, EmitError> {
-        to_yaml_recurring(value).map(Document)
-    }
-}
-
-pub fn to_yaml<T: Serialize>(value: &T) -> Result<String, EmitError> {
-    shapes::direct(value).map_err(|e| serialise_error::<T>(&e))
-}
-
-/// [`to_yaml`] for documents that recur with the same shape (one per service): the same
-/// bytes, the layout made once per shape. One-off documents cost more this way.
-pub fn to_yaml_recurring<T: Serialize>(value: &T) -> Result<String, EmitError> {
-    shapes::to_string(value).map_err(|e| serialise_error::<T>(&e))
-}
-
-/// One item of a list, laid out through its shape ([`to_yaml_recurring`]) and indented by
-/// `column`, written onto the end of `out`: what serde-saphyr writes for that item of the
-/// list as the value of a key at `column`.
-pub fn push_list_item<I: Serialize>(
-    out: &mut String,
-    item: &I,
-    column: usize,
-) -> Result<(), EmitError> {
-    let text = to_yaml_recurring(&[item])?;
-    indent_lines(out, &text, column);
-    Ok(())
-}
-
-/// `text` with every non-empty line indented by `column` (empty lines, inside block
-/// scalars, carry no indentation).
-pub(crate) fn indent_lines(out: &mut String, text: &str, column: usize) {
-    let _ = indented(text, &" ".repeat(column), |chunk| {
-        out.push_str(chunk);
-        Ok::<(), std::convert::Infallible>(())
-    });
-}
-
-/// `text` in chunks, `indent` before each non-empty line.
-fn indented<E>(
-    text: &str,
-    indent: &str,
-    mut f: impl FnMut(&str) -> Result<(), E>,
-) -> Result<(), E> {
-    if indent.is_empty() {
-        return f(text);
-    }
-    for line in text.split_inclusive('\n') {
-        if line != "\n" {
-            f(indent)?;
-        }
-        f(line)?;
-    }
-    Ok(())
-}
-
-/// `document` written onto the end of `out` with its one line `<column spaces><key>: []`
-/// replaced by the key and the items `items` pushes there ([`push_list_item`] at `column`)
-/// as they are made. A large list of same-shaped items is thus written item by item
-/// through the shape cache instead of as one document of a shape seen once, and never held
-/// apart from the text it goes into. The line stays `<key>: []` when no item is pushed.
-pub fn write_spliced(
-    out: &mut String,
-    document: &str,
-    key: &str,
-    column: usize,
-    items: impl FnOnce(&mut String) -> Result<(), EmitError>,
-) -> Result<(), EmitError> {
-    let line = list_line(document, key, column)?;
-    out.push_str(&document[..line.start]);
-    let start = out.len();
-    out.push_str(&document[line.start..line.end - " []\n".len()]);
-    out.push('\n');
-    let first_item = out.len();
-    items(out)?;
-    if out.len() == first_item {
-        out.truncate(start);
-        out.push_str(&document[line.clone()]);
-    }
-    out.push_str(&document[line.end..]);
-    Ok(())
-}
-
-/// Where in `document` its one line `<column spaces><key>: []` is.
-pub fn list_line(
-    document: &str,
-    key: &str,
-    column: usize,
-) -> Result<std::ops::Range<usize>, EmitError> {
-    let line = format!("{}{key}: []\n", " ".repeat(column));
-    let mut found = document
-        .match_indices(&line)
-        .filter(|(at, _)| *at == 0 || document.as_bytes()[at - 1] == b'\n');
-    let (Some((at, _)), None) = (found.next(), found.next()) else {
-        return Err(EmitError::Serialise {
-            kind: key.to_string(),
-            message: "unexpected layout: the empty list is not on a line of its own".to_string(),
-        });
-    };
-    Ok(at..at + line.len())
-}
-
-fn serialise_error<T>(e: &shapes::SerializeError) -> EmitError {
-    EmitError::Serialise {
-        kind: std::any::type_name::<T>()
-            .rsplit("::")
-            .next()
-            .unwrap_or("value")
-            .to_string(),
-        message: e.to_string(),
-    }
-}
-
-/// A multi-document YAML file: every document starts with `---`.
-pub fn yaml_documents(docs: &[Document]) -> String {
-    // Sized once: grown by doubling, a service's manifests were copied four times over.
-    let mut out = String::with_capacity(docs.iter().map(|d| d.0.len() + 5).sum());
-    for d in docs {
-        out.push_str("---\n");
-        out.push_str(&d.0);
-        if !d.0.ends_with('\n') {
-            out.push('\n');
-        }
-    }
-    out
-}
-
-/// A file of one document, [`yaml_documents`] of it, in the document's own buffer: a large
-/// document (the Grafana kustomization, megabytes at 10,000 services) is not copied again
-/// to be written.
-pub fn yaml_document(document: Document) -> String {
-    let mut text = document.0;
-    text.insert_str(0, "---\n");
-    if !text.ends_with('\n') {
-        text.push('\n');
-    }
-    text
-}
-
-/// A file berrys writes, relative to the output directory (always `/`-separated).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutputFile {
-    pub path: String,
-    pub contents: String,
-    /// Text that follows `contents`, written piece by piece, each line indented by
-    /// `indent` spaces (empty lines stay empty): files joined from per-service parts (the
-    /// rule files) are never held as one string, and two files can share the parts.
-    pub pieces: Arc<Vec<String>>,
-    pub indent: usize,
-    /// More of a file already started in this run, to be appended to it: large files made
-    /// of per-service parts are written as the parts arrive, in order.
-    pub append: bool,
-}
-
-impl OutputFile {
-    pub fn new(path: &str, contents: String) -> Self {
-        OutputFile {
-            path: path.to_string(),
-            contents,
-            pieces: Arc::default(),
-            indent: 0,
-            append: false,
-        }
-    }
-
-    /// The same text, to be appended to the file of that path started earlier in the run.
-    pub fn appended(mut self) -> Self {
-        self.append = true;
-        self
-    }
-
-    pub fn followed_by(mut self, pieces: Arc<Vec<String>>, indent: usize) -> Self {
-        self.pieces = pieces;
-        self.indent = indent;
-        self
-    }
-
-    /// The same file with its pieces joined into `contents`.
-    pub fn joined(mut self) -> Self {
-        let pieces = std::mem::take(&mut self.pieces);
-        let contents = &mut self.contents;
-        let _ = each_chunk(&pieces, self.indent, |chunk| {
-            contents.push_str(chunk);
-            Ok::<(), std::convert::Infallible>(())
-        });
-        self
-    }
-
-    fn write_to(&self, path: &Path) -> io::Result<()> {
-        if self.pieces.is_empty() && !self.append {
-            return fs::write(path, &self.contents);
-        }
-        let file = if self.append {
-            fs::OpenOptions::new().append(true).open(path)?
-        } else {
-            fs::File::create(path)?
-        };
-        let mut file = io::BufWriter::with_capacity(1 << 16, file);
-        file.write_all(self.contents.as_bytes())?;
-        each_chunk(&self.pieces, self.indent, |chunk| {
-            file.write_all(chunk.as_bytes())
-        })?;
-        file.into_inner().map_err(io::IntoInnerError::into_error)?;
-        Ok(())
-    }
-}
-
-/// The pieces' text in order, each non-empty line preceded by `indent` spaces.
-fn each_chunk<E>(
-    pieces: &[String],
-    indent: usize,
-    mut f: impl FnMut(&str) -> Result<(), E>,
-) -> Result<(), E> {
-    let spaces = " ".repeat(indent);
-    for p in pieces {
-        indented(p, &spaces, &mut f)?;
-    }
-    Ok(())
 }
 
 /// The manifest for a set of files (listing itself too).
@@ -311,9 +82,9 @@ fn previous_manifest(dir: &Path) -> BTreeSet<String> {
 /// previous manifest does not list are carried over untouched. Each file goes to disk as
 /// soon as the sink receives it (from any thread), so the output never has to be held in
 /// memory at once. Returns how many files were written, the manifest included.
-pub fn write_with(
+pub fn write_with<E: Into<Box<dyn std::error::Error + Send + Sync>>>(
     dir: &Path,
-    produce: impl FnOnce(&crate::render::Sink<'_>) -> Result<(), EmitError>,
+    produce: impl FnOnce(&Sink<'_>) -> Result<(), E>,
 ) -> Result<usize, EmitError> {
     Stage::prepare(dir)?.write(produce)
 }
@@ -330,6 +101,10 @@ pub struct Stage {
     carried: BTreeSet<PathBuf>,
     /// The files the previous render wrote (its manifest).
     previous: BTreeSet<String>,
+    /// Files of the previous output linked into the stage because they were unchanged.
+    linked: Mutex<BTreeSet<String>>,
+    /// Directories made in the stage.
+    made_dirs: Mutex<BTreeSet<PathBuf>>,
 }
 
 impl Stage {
@@ -352,6 +127,8 @@ impl Stage {
             old: parent.join(format!(".{base}.berrys-old-{pid}")),
             carried: BTreeSet::new(),
             previous: BTreeSet::new(),
+            linked: Mutex::default(),
+            made_dirs: Mutex::default(),
         };
         match stage.make() {
             Ok(()) => Ok(stage),
@@ -390,9 +167,9 @@ impl Stage {
 
     /// The second half of [`write_with`]: the files `produce` hands to the sink go into the
     /// stage, which then replaces the output directory.
-    pub fn write(
+    pub fn write<E: Into<Box<dyn std::error::Error + Send + Sync>>>(
         self,
-        produce: impl FnOnce(&crate::render::Sink<'_>) -> Result<(), EmitError>,
+        produce: impl FnOnce(&Sink<'_>) -> Result<(), E>,
     ) -> Result<usize, EmitError> {
         let result = self.fill_and_swap(produce);
         if result.is_err() {
@@ -401,69 +178,18 @@ impl Stage {
         result
     }
 
-    fn fill_and_swap(
+    fn fill_and_swap<E: Into<Box<dyn std::error::Error + Send + Sync>>>(
         &self,
-        produce: impl FnOnce(&crate::render::Sink<'_>) -> Result<(), EmitError>,
+        produce: impl FnOnce(&Sink<'_>) -> Result<(), E>,
     ) -> Result<usize, EmitError> {
-        let (dir, stage, old, carried) = (&self.dir, &self.stage, &self.old, &self.carried);
         let written = Mutex::new(BTreeSet::new());
-        // Files of the previous output linked into the stage because they were unchanged.
-        let linked = Mutex::new(BTreeSet::new());
-        let made_dirs = Mutex::new(BTreeSet::new());
-        let locked = || EmitError::Io {
-            action: "cannot write",
-            path: stage.to_path_buf(),
-            source: io::Error::other("a writing thread failed"),
-        };
-        let sink = |f: OutputFile| -> Result<(), EmitError> {
-            let path = stage.join(&f.path);
-            if let Some(p) = path.parent() {
-                // Created under the lock: another thread must not write into a directory that
-                // is recorded but not made yet.
-                let mut made = made_dirs.lock().map_err(|_| locked())?;
-                if !made.contains(p) {
-                    fs::create_dir_all(p).map_err(io_err("cannot create", p))?;
-                    made.insert(p.to_path_buf());
-                }
-            }
-            if f.append {
-                // Only onto a file this run has written: never through a carried-over link.
-                if !written.lock().map_err(|_| locked())?.contains(&f.path) {
-                    return Err(EmitError::Serialise {
-                        kind: f.path,
-                        message: "appended to before it was started".to_string(),
-                    });
-                }
-                // Nor through a link to the previous output's file: it gets a copy of its own.
-                if linked.lock().map_err(|_| locked())?.remove(&f.path) {
-                    unshare(&path).map_err(io_err("cannot write", &path))?;
-                }
-                return f.write_to(&path).map_err(io_err("cannot write", &path));
-            }
-            // A carried-over file of the same name is replaced, never written through.
-            if carried.contains(Path::new(&f.path)) {
-                fs::remove_file(&path).map_err(io_err("cannot replace", &path))?;
-            }
-            // The previous render's file, when it already holds these bytes, is linked into
-            // the stage instead: no file to create and fill now, none to free with the old
-            // output, and it keeps its modification time.
-            let kept = self.previous.contains(&f.path) && {
-                let previous = dir.join(&f.path);
-                holds(&previous, &f) && fs::hard_link(&previous, &path).is_ok()
-            };
-            if kept {
-                linked.lock().map_err(|_| locked())?.insert(f.path.clone());
-            } else {
-                f.write_to(&path).map_err(io_err("cannot write", &path))?;
-            }
-            written.lock().map_err(|_| locked())?.insert(f.path);
-            Ok(())
-        };
-        produce(&sink)?;
-        let paths = std::mem::take(&mut *written.lock().map_err(|_| locked())?);
+        let sink = |f: OutputFile| self.receive(f, &written);
+        produce(&sink).map_err(|e| EmitError::Produce(e.into()))?;
+        let paths = std::mem::take(&mut *written.lock().map_err(|_| self.locked())?);
         sink(manifest_of(paths.iter().map(String::as_str)))?;
         let count = paths.len() + 1;
 
+        let (dir, stage, old) = (&self.dir, &self.stage, &self.old);
         if dir.exists() {
             fs::rename(dir, old).map_err(io_err("cannot move aside", dir))?;
             if let Err(e) = fs::rename(stage, dir) {
@@ -477,6 +203,91 @@ impl Stage {
         }
         Ok(count)
     }
+
+    fn locked(&self) -> WriteError {
+        WriteError::Thread
+    }
+
+    /// What the sink does with one file: into the stage, or linked there from the previous
+    /// output when it already holds these bytes. `written` records the paths written.
+    fn receive(&self, f: OutputFile, written: &Mutex<BTreeSet<String>>) -> Result<(), WriteError> {
+        let path = self.stage.join(&f.path);
+        if let Some(p) = path.parent() {
+            // Created under the lock: another thread must not write into a directory that
+            // is recorded but not made yet.
+            let mut made = self.made_dirs.lock().map_err(|_| self.locked())?;
+            if !made.contains(p) {
+                fs::create_dir_all(p).map_err(write_err("cannot create", p))?;
+                made.insert(p.to_path_buf());
+            }
+        }
+        if f.append {
+            // Only onto a file this run has written: never through a carried-over link.
+            if !written.lock().map_err(|_| self.locked())?.contains(&f.path) {
+                return Err(WriteError::NotStarted { path: f.path });
+            }
+            // Nor through a link to the previous output's file: it gets a copy of its own.
+            if self
+                .linked
+                .lock()
+                .map_err(|_| self.locked())?
+                .remove(&f.path)
+            {
+                unshare(&path).map_err(write_err("cannot write", &path))?;
+            }
+            return write_file(&f, &path).map_err(write_err("cannot write", &path));
+        }
+        // A carried-over file of the same name is replaced, never written through.
+        if self.carried.contains(Path::new(&f.path)) {
+            fs::remove_file(&path).map_err(write_err("cannot replace", &path))?;
+        }
+        // The previous render's file, when it already holds these bytes, is linked into the
+        // stage instead: no file to create and fill now, none to free with the old output,
+        // and it keeps its modification time.
+        let kept = self.previous.contains(&f.path) && {
+            let previous = self.dir.join(&f.path);
+            holds(&previous, &f) && fs::hard_link(&previous, &path).is_ok()
+        };
+        if kept {
+            self.linked
+                .lock()
+                .map_err(|_| self.locked())?
+                .insert(f.path.clone());
+        } else {
+            write_file(&f, &path).map_err(write_err("cannot write", &path))?;
+        }
+        written.lock().map_err(|_| self.locked())?.insert(f.path);
+        Ok(())
+    }
+}
+
+fn write_err<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(io::Error) -> WriteError + 'a {
+    move |source| WriteError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes `file` at `path`: created, or appended to when it is more of a file started in
+/// this run.
+fn write_file(file: &OutputFile, path: &Path) -> io::Result<()> {
+    if file.pieces.is_empty() && !file.append {
+        return fs::write(path, &file.contents);
+    }
+    let opened = if file.append {
+        fs::OpenOptions::new().append(true).open(path)?
+    } else {
+        fs::File::create(path)?
+    };
+    let mut out = io::BufWriter::with_capacity(1 << 16, opened);
+    out.write_all(file.contents.as_bytes())?;
+    file.each_piece_chunk(|chunk| out.write_all(chunk.as_bytes()))?;
+    out.into_inner().map_err(io::IntoInnerError::into_error)?;
+    Ok(())
 }
 
 /// Whether `path` is a regular file (not a link to one) holding exactly `file`'s bytes (its
@@ -490,12 +301,7 @@ fn holds(path: &Path, file: &OutputFile) -> bool {
     let Ok(meta) = fs::symlink_metadata(path) else {
         return false;
     };
-    let mut len = file.contents.len();
-    let _ = each_chunk(&file.pieces, file.indent, |chunk| {
-        len += chunk.len();
-        Ok::<(), std::convert::Infallible>(())
-    });
-    if !meta.is_file() || meta.len() != len as u64 {
+    if !meta.is_file() || meta.len() != file.len() as u64 {
         return false;
     }
     let Ok(opened) = fs::File::open(path) else {
@@ -509,10 +315,9 @@ fn holds(path: &Path, file: &OutputFile) -> bool {
             end: 0,
         };
         read.matches(file.contents.as_bytes())
-            && each_chunk(&file.pieces, file.indent, |chunk| {
-                read.matches(chunk.as_bytes()).then_some(()).ok_or(())
-            })
-            .is_ok()
+            && file
+                .each_piece_chunk(|chunk| read.matches(chunk.as_bytes()).then_some(()).ok_or(()))
+                .is_ok()
             && read.at_end()
     })
 }

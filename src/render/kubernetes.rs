@@ -31,9 +31,10 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::Compiled;
-use crate::emit::{Document, EmitError};
 use crate::model::{Pdb, Platform, Policy, Replicas, Service, datastore_env_prefix};
+use crate::render::RenderError;
 use crate::units::number_quantity;
+use crate::yaml::{self, Document};
 
 pub const MANAGED_BY: &str = "berrys";
 const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
@@ -644,24 +645,42 @@ pub struct ServiceMonitorEndpoint {
     pub interval: String,
 }
 
+/// One object of a service's file, as its typed value (serialised as the value itself).
+/// Sized by its largest kind on purpose: the objects of one service are made, serialised
+/// and dropped together, a dozen at a time.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Object {
+    ServiceAccount(ServiceAccount),
+    ConfigMap(ConfigMap),
+    KubeService(KubeService),
+    Deployment(Deployment),
+    Hpa(HorizontalPodAutoscaler),
+    Pdb(PodDisruptionBudget),
+    NetworkPolicy(NetworkPolicy),
+    Ingress(KubeIngress),
+    ServiceMonitor(ServiceMonitor),
+}
+
 /// Every object of one service, in the fixed kind order of its file.
-pub fn service_objects(compiled: &Compiled, service: &Service) -> Result<Vec<Document>, EmitError> {
+pub fn service_objects(compiled: &Compiled, service: &Service) -> Vec<Object> {
     let platform = &compiled.platform;
     let svc = service.name.get_ref();
     let data = config_data(platform, service);
     let checksum = config_checksum(&data);
     let mut docs = vec![
-        Document::recurring(&ServiceAccount {
+        Object::ServiceAccount(ServiceAccount {
             metadata: meta(compiled, service, svc.clone()),
             automount_service_account_token: Some(false),
             ..Default::default()
-        })?,
-        Document::recurring(&ConfigMap {
+        }),
+        Object::ConfigMap(ConfigMap {
             metadata: meta(compiled, service, format!("{svc}-config")),
             data: Some(data),
             ..Default::default()
-        })?,
-        Document::recurring(&KubeService {
+        }),
+        Object::KubeService(KubeService {
             metadata: meta(compiled, service, svc.clone()),
             spec: Some(ServiceSpec {
                 type_: Some("ClusterIP".to_string()),
@@ -676,20 +695,20 @@ pub fn service_objects(compiled: &Compiled, service: &Service) -> Result<Vec<Doc
                 ..Default::default()
             }),
             ..Default::default()
-        })?,
-        Document::recurring(&deployment(compiled, service, checksum))?,
+        }),
+        Object::Deployment(deployment(compiled, service, checksum)),
     ];
     if let Some(h) = hpa(compiled, service) {
-        docs.push(Document::recurring(&h)?);
+        docs.push(Object::Hpa(h));
     }
     if let Some(p) = pdb(compiled, service) {
-        docs.push(Document::recurring(&p)?);
+        docs.push(Object::Pdb(p));
     }
-    docs.push(Document::recurring(&network_policy(compiled, service))?);
+    docs.push(Object::NetworkPolicy(network_policy(compiled, service)));
     if let Some(i) = ingress(compiled, service) {
-        docs.push(Document::recurring(&i)?);
+        docs.push(Object::Ingress(i));
     }
-    docs.push(Document::recurring(&ServiceMonitor {
+    docs.push(Object::ServiceMonitor(ServiceMonitor {
         api_version: "monitoring.coreos.com/v1",
         kind: "ServiceMonitor",
         metadata: meta(compiled, service, svc.clone()),
@@ -701,8 +720,17 @@ pub fn service_objects(compiled: &Compiled, service: &Service) -> Result<Vec<Doc
                 interval: platform.observability.scrape_interval.to_string(),
             }],
         },
-    })?);
-    Ok(docs)
+    }));
+    docs
+}
+
+/// A service's file: its objects, laid out through the shapes every service shares.
+pub fn service_file(compiled: &Compiled, service: &Service) -> Result<String, RenderError> {
+    let docs = service_objects(compiled, service)
+        .iter()
+        .map(Document::recurring)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(yaml::documents(&docs))
 }
 
 /// Metadata of a platform-wide object. Wave -1: before every service, so the namespace and
@@ -718,7 +746,7 @@ pub fn platform_meta(platform: &Platform, name: &str, namespace: Option<&str>) -
 }
 
 /// The platform-wide objects: Namespace, ResourceQuota, default-deny NetworkPolicy.
-pub fn platform_objects(compiled: &Compiled) -> Result<Vec<Document>, EmitError> {
+pub fn platform_objects(compiled: &Compiled) -> Result<Vec<Document>, RenderError> {
     let platform = &compiled.platform;
     let object_meta = |name: &str, namespaced: bool| {
         platform_meta(
@@ -786,10 +814,10 @@ struct Kustomization {
     resources: Vec<String>,
 }
 
-pub fn kustomization(resources: Vec<String>) -> Result<Document, EmitError> {
-    Document::new(&Kustomization {
+pub fn kustomization(resources: Vec<String>) -> Result<Document, RenderError> {
+    Ok(Document::new(&Kustomization {
         api_version: "kustomize.config.k8s.io/v1beta1",
         kind: "Kustomization",
         resources,
-    })
+    })?)
 }

@@ -1,6 +1,6 @@
 //! A dashboard context's shape key and values, read off the context as it is serialised.
 //!
-//! [`super::shape_of`] reads them from the context's compact JSON text. This serializer
+//! [`super::skeleton::shape_of`] reads them from the context's compact JSON text. This serializer
 //! produces the same key and the same value tokens while walking the context, without
 //! writing the whole text and scanning it again: the two passes were about a third of what a
 //! service dashboard cost. Strings and numbers are still written by serde_json, one token at
@@ -14,9 +14,25 @@ use std::fmt;
 use serde::Serialize;
 use serde::ser::{self, Impossible};
 
-use crate::emit::shapes::Unshaped as Refused;
+/// Anything this walk does not model: the caller reads the shape from the JSON text.
+#[derive(Debug)]
+pub(super) struct Refused;
 
-/// What [`super::shape_of`] would read from a context's JSON text.
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not modelled by the dashboard shape walk")
+    }
+}
+
+impl std::error::Error for Refused {}
+
+impl ser::Error for Refused {
+    fn custom<T: fmt::Display>(_: T) -> Self {
+        Refused
+    }
+}
+
+/// What [`super::skeleton::shape_of`] would read from a context's JSON text.
 pub(super) struct Shape {
     /// Structure, object keys, booleans, nulls and empty strings; `$` for each value.
     pub key: String,
@@ -347,7 +363,7 @@ impl ser::SerializeStruct for &mut Walk {
     type Error = Refused;
     fn serialize_field<T: ?Sized + Serialize>(&mut self, name: &'static str, value: &T) -> Result {
         self.member()?;
-        if self.depth == 1 && name == super::LINKS {
+        if self.depth == 1 && name == super::skeleton::LINKS {
             // One value for the whole list, which the caller writes; the text scan does so
             // only when the value is a list.
             let mut list = Walk::default();

@@ -1,0 +1,360 @@
+//! Generated `promtool test rules` cases: for every SLO, a full outage pages within five
+//! minutes, errors at exactly the budget never page, and the page clears after recovery.
+
+use std::collections::BTreeMap;
+use std::ops::{Mul, Sub};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::Rule;
+use super::slo_rules::PAGE_ALERT;
+use crate::Compiled;
+use crate::model::Observability;
+use crate::output::OutputFile;
+use crate::render::RenderError;
+use crate::render::promql::Ratio;
+use crate::render::slo::{Sli, Slo, slos};
+use crate::yaml::{self, Document, Items};
+
+#[derive(Serialize)]
+struct TestFile<'a> {
+    rule_files: Vec<String>,
+    evaluation_interval: String,
+    tests: Vec<TestGroup<'a>>,
+}
+
+#[derive(Serialize)]
+struct TestGroup<'a> {
+    interval: String,
+    input_series: Vec<Series>,
+    alert_rule_test: Vec<AlertTest<'a>>,
+}
+
+#[derive(Serialize)]
+struct Series {
+    series: String,
+    values: String,
+}
+
+#[derive(Serialize, Clone)]
+struct AlertTest<'a> {
+    eval_time: String,
+    alertname: String,
+    exp_alerts: &'a [ExpAlert<'a>],
+}
+
+/// The labels and annotations of a page alert, borrowed from its rule: the two groups that
+/// expect pages list every SLO's, thousands on a large platform.
+#[derive(Serialize)]
+struct ExpAlert<'a> {
+    exp_labels: &'a BTreeMap<String, String>,
+    exp_annotations: &'a BTreeMap<String, String>,
+}
+
+/// Requests per minute in the synthetic series: a power of ten large enough that the
+/// budget's share of it is a whole number, so "exactly at the budget" is exact.
+fn traffic(budget: Ratio) -> Ratio {
+    let mut rate = Ratio::int(1000);
+    for _ in 0..6 {
+        let errors = budget.mul(rate);
+        if errors.to_string().parse::<u64>().is_ok() {
+            break;
+        }
+        rate = rate.mul(Ratio::int(10));
+    }
+    rate
+}
+
+fn series_name(metric: &str, labels: &[(&str, &str)]) -> String {
+    let body: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+    format!("{metric}{{{}}}", body.join(", "))
+}
+
+/// (minutes, bad requests per minute, good requests per minute)
+type Phase = (u64, Ratio, Ratio);
+
+/// Input series for one scenario: phases of (minutes, bad requests per minute, good
+/// requests per minute).
+fn scenario(o: &Observability, slo: &Slo, phases: &[Phase]) -> Vec<Series> {
+    // Cumulative counters, one sample per minute, as promtool's expanding notation.
+    let counter = |pick: &dyn Fn(&Phase) -> Ratio| {
+        let mut parts = Vec::new();
+        let mut start = Ratio::int(0);
+        for (i, phase) in phases.iter().enumerate() {
+            let step = pick(phase);
+            let minutes = i128::from(phase.0);
+            // The first phase starts at zero (its first sample is t=0); later ones continue
+            // one minute after the previous phase's last sample.
+            if i == 0 {
+                parts.push(format!("{start}+{step}x{}", phase.0));
+            } else {
+                parts.push(format!("{}+{step}x{}", start + step, phase.0 - 1));
+            }
+            start = start + step * Ratio::int(minutes);
+        }
+        parts.join(" ")
+    };
+    let svc = (o.service_label.as_str(), slo.service.as_str());
+    match slo.sli {
+        Sli::Availability => vec![
+            Series {
+                series: series_name(&o.requests_metric, &[svc, (o.code_label.as_str(), "500")]),
+                values: counter(&|p| p.1),
+            },
+            Series {
+                series: series_name(&o.requests_metric, &[svc, (o.code_label.as_str(), "200")]),
+                values: counter(&|p| p.2),
+            },
+        ],
+        Sli::Latency { threshold } => {
+            let le = threshold.seconds_string();
+            vec![
+                Series {
+                    series: series_name(&format!("{}_count", o.latency_metric), &[svc]),
+                    values: counter(&|p| p.1 + p.2),
+                },
+                Series {
+                    series: series_name(
+                        &format!("{}_bucket", o.latency_metric),
+                        &[svc, ("le", le.as_str())],
+                    ),
+                    values: counter(&|p| p.2),
+                },
+            ]
+        }
+    }
+}
+
+/// For every SLO: a full outage pages within five minutes, errors at exactly the budget
+/// never page, and the page clears after recovery.
+///
+/// Each scenario is one test group holding the series of every SLO at once (services are
+/// told apart by their label), so promtool evaluates the rules three times, not three times
+/// per SLO.
+pub fn promtool_tests(compiled: &Compiled, rules: &[Rule]) -> Result<OutputFile, RenderError> {
+    let (slos, alerts) = (slos(&compiled.platform), expected_pages(rules));
+    let scenarios = scenarios(&alerts);
+    let o = &compiled.platform.observability;
+    if slos.is_empty() {
+        let empty = Document::new(&test_file(Vec::new()))?;
+        return Ok(OutputFile::new(TEST_FILE_PATH, yaml::document(empty)));
+    }
+    // The groups are independent and, on a large platform, each is megabytes of series:
+    // each is written on a thread of its own. The file is the header and the three groups
+    // as sequence items, as if serialised whole, written one after the other without
+    // being joined.
+    let groups = crate::parallel::each(&scenarios, |scenario| scenario.text(o, &slos))
+        .into_iter()
+        .collect::<Result<Vec<String>, RenderError>>()?;
+    let head = yaml::list_head(&test_file(Vec::new()), "tests")?;
+    Ok(OutputFile::new(TEST_FILE_PATH, head.text).followed_by(Arc::new(groups), head.column))
+}
+
+pub const TEST_FILE_PATH: &str = "prometheus/rules.test.yaml";
+
+/// [`promtool_tests`] serialised whole, as one document: what the tests compare the
+/// group-by-group, item-by-item text with.
+#[cfg(test)]
+fn promtool_tests_whole(compiled: &Compiled, rules: &[Rule]) -> Result<Document, RenderError> {
+    let (slos, alerts) = (slos(&compiled.platform), expected_pages(rules));
+    let scenarios = scenarios(&alerts);
+    let o = &compiled.platform.observability;
+    let groups = match slos.is_empty() {
+        true => Vec::new(),
+        false => scenarios.iter().map(|s| s.group(o, &slos)).collect(),
+    };
+    Ok(Document::new(&test_file(groups))?)
+}
+
+fn test_file(tests: Vec<TestGroup<'_>>) -> TestFile<'_> {
+    TestFile {
+        rule_files: vec!["rules.yaml".to_string()],
+        evaluation_interval: "1m".to_string(),
+        tests,
+    }
+}
+
+/// Every SLO's page alert, sorted: it carries its `sloth_id`; operational alerts have none.
+fn expected_pages(rules: &[Rule]) -> Vec<ExpAlert<'_>> {
+    let mut alerts: Vec<ExpAlert> = rules
+        .iter()
+        .filter(|r| r.alert.as_deref() == Some(PAGE_ALERT) && r.labels.contains_key("sloth_id"))
+        .map(|r| ExpAlert {
+            exp_labels: &r.labels,
+            exp_annotations: &r.annotations,
+        })
+        .collect();
+    alerts.sort_by(|a, b| a.exp_labels.cmp(b.exp_labels));
+    alerts
+}
+
+/// The three scenarios, each a test group with every SLO's series, expecting
+/// `page_alerts` where a page is due.
+fn scenarios<'a>(page_alerts: &'a [ExpAlert<'a>]) -> [Scenario<'a>; 3] {
+    // A full outage: every request fails, and every SLO pages within five minutes.
+    let outage = Scenario {
+        phases: |s| vec![(30, traffic(s.budget), Ratio::int(0))],
+        tests: expect(&["5m"], |_| page_alerts),
+    };
+    // Errors at exactly the budget, for six hours: never a page.
+    let at_budget = Scenario {
+        phases: |s| {
+            let rate = traffic(s.budget);
+            let bad = s.budget.mul(rate);
+            vec![(360, bad, rate.sub(bad))]
+        },
+        tests: expect(&["5m", "30m", "1h", "3h", "6h"], |_| &[]),
+    };
+    // Ten minutes of outage, then recovery: the page fires, then clears.
+    let recovery = Scenario {
+        phases: |s| {
+            let (rate, zero) = (traffic(s.budget), Ratio::int(0));
+            vec![(10, rate, zero), (80, zero, rate)]
+        },
+        tests: expect(&["10m", "80m"], |t| match t {
+            "10m" => page_alerts,
+            _ => &[],
+        }),
+    };
+    [outage, at_budget, recovery]
+}
+
+/// A page expected at each of `times`, with the alerts `alerts` gives for it.
+fn expect<'a>(times: &[&str], alerts: impl Fn(&str) -> &'a [ExpAlert<'a>]) -> Vec<AlertTest<'a>> {
+    times
+        .iter()
+        .map(|t| AlertTest {
+            eval_time: t.to_string(),
+            alertname: PAGE_ALERT.to_string(),
+            exp_alerts: alerts(t),
+        })
+        .collect()
+}
+
+/// One test group: the phases of every SLO's input series, and what is expected of them.
+struct Scenario<'a> {
+    phases: fn(&Slo) -> Vec<Phase>,
+    tests: Vec<AlertTest<'a>>,
+}
+
+impl Scenario<'_> {
+    #[cfg(test)]
+    fn group(&self, o: &Observability, slos: &[Slo]) -> TestGroup<'_> {
+        TestGroup {
+            interval: "1m".to_string(),
+            input_series: slos
+                .iter()
+                .flat_map(|s| scenario(o, s, &(self.phases)(s)))
+                .collect(),
+            alert_rule_test: self.tests.clone(),
+        }
+    }
+
+    /// What serialising the group as a sequence item gives. Its long lists (the series,
+    /// each test's expected alerts) are written item by item ([`yaml::with_lists`]) as they
+    /// are made: the items are the same few shapes with other strings, mostly long ones
+    /// that need no quoting, and the series of thousands of SLOs are never held as values.
+    fn text(&self, o: &Observability, slos: &[Slo]) -> Result<String, RenderError> {
+        let frame = [TestGroup {
+            interval: "1m".to_string(),
+            input_series: Vec::new(),
+            alert_rule_test: Vec::new(),
+        }];
+        let mut series = |items: &mut Items<'_>| -> Result<(), RenderError> {
+            for slo in slos {
+                for series in scenario(o, slo, &(self.phases)(slo)) {
+                    items.push(&series)?;
+                }
+            }
+            Ok(())
+        };
+        let mut tests = |items: &mut Items<'_>| -> Result<(), RenderError> {
+            for test in &self.tests {
+                let frame = AlertTest {
+                    eval_time: test.eval_time.clone(),
+                    alertname: test.alertname.clone(),
+                    exp_alerts: &[],
+                };
+                let mut alerts = |alerts: &mut Items<'_>| -> Result<(), RenderError> {
+                    test.exp_alerts
+                        .iter()
+                        .try_for_each(|alert| alerts.push(alert).map_err(RenderError::from))
+                };
+                items.push_with_lists(&frame, &mut [("exp_alerts", &mut alerts)])?;
+            }
+            Ok(())
+        };
+        let mut out = String::new();
+        yaml::with_lists(
+            &mut out,
+            &frame,
+            &mut [
+                ("input_series", &mut series),
+                ("alert_rule_test", &mut tests),
+            ],
+        )?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ops::Div;
+
+    use super::*;
+    use crate::render::slo::{DAY, Slo};
+    use crate::units::Duration;
+
+    fn days(n: u64) -> Duration {
+        Duration { millis: n * DAY }
+    }
+
+    fn slo(objective: f64, period: Duration) -> Slo {
+        let objective = Ratio::from_f64(objective);
+        Slo {
+            id: "svc-availability".to_string(),
+            service: "svc".to_string(),
+            slo: "availability",
+            objective_percent: objective,
+            budget: Ratio::int(100).sub(objective).div(Ratio::int(100)),
+            period,
+            sli: Sli::Availability,
+        }
+    }
+
+    #[test]
+    fn synthetic_traffic_makes_the_budget_a_whole_number_of_errors() {
+        for objective in [99.0, 99.5, 99.9, 99.95, 99.99, 99.999, 95.0] {
+            let s = slo(objective, days(30));
+            let errors = s.budget.mul(traffic(s.budget));
+            assert!(
+                errors.to_string().parse::<u64>().is_ok(),
+                "{objective}: {errors}"
+            );
+        }
+    }
+
+    /// Written group by group and item by item, the tests are the bytes of serialising the
+    /// file whole, on the reference and on a generated platform with hundreds of SLOs.
+    #[test]
+    fn promtool_tests_equal_their_whole_serialisation() {
+        let mut with_alerts = 0;
+        for compiled in crate::render::test_platforms::all() {
+            let rules: Vec<Rule> = super::super::rule_groups(&compiled)
+                .unwrap()
+                .into_iter()
+                .flat_map(|g| g.rules)
+                .collect();
+            let spliced = promtool_tests(&compiled, &rules).unwrap().joined();
+            let whole = promtool_tests_whole(&compiled, &rules).unwrap();
+            assert_eq!(spliced.path, TEST_FILE_PATH);
+            assert_eq!(spliced.contents, yaml::documents(&[whole]));
+            with_alerts += usize::from(spliced.contents.contains("exp_alerts:\n"));
+        }
+        assert!(
+            with_alerts > 2,
+            "only {with_alerts} platforms with expected alerts"
+        );
+    }
+}

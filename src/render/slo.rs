@@ -1,0 +1,245 @@
+//! SLO arithmetic: the windows SLIs are recorded over, the multi-window burn-rate
+//! conditions (the Google SRE Workbook's page and ticket pairs), their factors and
+//! thresholds, and every SLO of a platform with its numbers as exact rationals. Alert
+//! rules and dashboards both read them from here.
+
+use std::ops::{Div, Mul, Sub};
+
+use super::promql::Ratio;
+use crate::model::Platform;
+use crate::units::Duration;
+
+pub const MINUTE: u64 = 60_000;
+pub const HOUR: u64 = 60 * MINUTE;
+pub const DAY: u64 = 24 * HOUR;
+
+/// The windows every SLI is recorded over, besides the SLO period.
+pub const SLI_WINDOWS: [u64; 7] = [
+    5 * MINUTE,
+    30 * MINUTE,
+    HOUR,
+    2 * HOUR,
+    6 * HOUR,
+    DAY,
+    3 * DAY,
+];
+
+/// One burn-rate condition: the error ratio over both windows exceeds `factor × budget`,
+/// where the factor spends `budget_share` of the SLO period's budget within `long`.
+#[derive(Debug, Clone, Copy)]
+pub struct BurnCondition {
+    pub long: Duration,
+    pub short: Duration,
+    /// Share of the period's error budget, in percent.
+    pub budget_percent: i128,
+}
+
+pub const PAGE: [BurnCondition; 2] = [
+    BurnCondition {
+        long: Duration { millis: HOUR },
+        short: Duration { millis: 5 * MINUTE },
+        budget_percent: 2,
+    },
+    BurnCondition {
+        long: Duration { millis: 6 * HOUR },
+        short: Duration {
+            millis: 30 * MINUTE,
+        },
+        budget_percent: 5,
+    },
+];
+
+pub const TICKET: [BurnCondition; 2] = [
+    BurnCondition {
+        long: Duration { millis: DAY },
+        short: Duration { millis: 2 * HOUR },
+        budget_percent: 10,
+    },
+    BurnCondition {
+        long: Duration { millis: 3 * DAY },
+        short: Duration { millis: 6 * HOUR },
+        budget_percent: 10,
+    },
+];
+
+/// factor = budget share × SLO period / long window (30d: 14.4, 6, 3, 1; 28d: 13.44, 5.6,
+/// 2.8, 0.9333…).
+pub fn burn_factor(period: Duration, condition: &BurnCondition) -> Ratio {
+    Ratio::new(condition.budget_percent, 100).mul(Ratio::new(
+        i128::from(period.millis),
+        i128::from(condition.long.millis),
+    ))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Sli {
+    Availability,
+    Latency { threshold: Duration },
+}
+
+/// One SLO of one service, with its numbers as exact rationals.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Slo {
+    /// `<service>-<slo>`, the `sloth_id`.
+    pub id: String,
+    pub service: String,
+    /// `availability` or `latency`.
+    pub slo: &'static str,
+    /// The objective in percent (99.9).
+    pub objective_percent: Ratio,
+    /// The error budget as a fraction (0.001).
+    pub budget: Ratio,
+    pub period: Duration,
+    pub sli: Sli,
+}
+
+/// Every SLO of the platform, by service then kind.
+pub fn slos(platform: &Platform) -> Vec<Slo> {
+    let mut out = Vec::new();
+    for svc in platform.services.values() {
+        let Some(slo) = &svc.slo else { continue };
+        let name = svc.name.get_ref();
+        let period = *slo.window.get_ref();
+        if let Some(a) = &slo.availability {
+            let objective = Ratio::from_f64(*a.get_ref());
+            out.push(Slo {
+                id: format!("{name}-availability"),
+                service: name.clone(),
+                slo: "availability",
+                objective_percent: objective,
+                budget: Ratio::int(100).sub(objective).div(Ratio::int(100)),
+                period,
+                sli: Sli::Availability,
+            });
+        }
+        if let Some(l) = &slo.latency {
+            let objective = Ratio::from_f64(l.percentile);
+            out.push(Slo {
+                id: format!("{name}-latency"),
+                service: name.clone(),
+                slo: "latency",
+                objective_percent: objective,
+                budget: Ratio::int(100).sub(objective).div(Ratio::int(100)),
+                period,
+                sli: Sli::Latency {
+                    threshold: *l.threshold.get_ref(),
+                },
+            });
+        }
+    }
+    out
+}
+
+impl BurnCondition {
+    /// The error ratio above which the condition holds for `slo`: factor × budget.
+    pub fn threshold(&self, slo: &Slo) -> Ratio {
+        burn_factor(slo.period, self).mul(slo.budget)
+    }
+}
+
+/// Every window an SLO's SLI is recorded over: [`SLI_WINDOWS`] and its period, once each.
+pub fn sli_windows(slo: &Slo) -> Vec<Duration> {
+    let mut windows: Vec<Duration> = SLI_WINDOWS
+        .iter()
+        .map(|&millis| Duration { millis })
+        .chain(std::iter::once(slo.period))
+        .collect();
+    windows.sort();
+    windows.dedup();
+    windows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn days(n: u64) -> Duration {
+        Duration { millis: n * DAY }
+    }
+
+    fn factors(period: Duration) -> Vec<String> {
+        PAGE.iter()
+            .chain(TICKET.iter())
+            .map(|c| burn_factor(period, c).to_string())
+            .collect()
+    }
+
+    #[test]
+    fn burn_factors_scale_with_the_slo_window() {
+        assert_eq!(factors(days(30)), ["14.4", "6", "3", "1"]);
+        assert_eq!(
+            factors(days(28)),
+            ["13.44", "5.6", "2.8", "0.933333333333333"]
+        );
+        assert_eq!(
+            factors(days(7)),
+            ["3.36", "1.4", "0.7", "0.233333333333333"]
+        );
+        assert_eq!(factors(days(90)), ["43.2", "18", "9", "3"]);
+        // A window that is not a whole number of days.
+        assert_eq!(
+            factors(Duration { millis: 36 * HOUR }),
+            ["0.72", "0.3", "0.15", "0.05"]
+        );
+    }
+
+    fn slo(objective: f64, period: Duration) -> Slo {
+        let objective = Ratio::from_f64(objective);
+        Slo {
+            id: "svc-availability".to_string(),
+            service: "svc".to_string(),
+            slo: "availability",
+            objective_percent: objective,
+            budget: Ratio::int(100).sub(objective).div(Ratio::int(100)),
+            period,
+            sli: Sli::Availability,
+        }
+    }
+
+    fn thresholds(s: &Slo) -> Vec<String> {
+        PAGE.iter()
+            .chain(TICKET.iter())
+            .map(|c| burn_factor(s.period, c).mul(s.budget).to_string())
+            .collect()
+    }
+
+    #[test]
+    fn budgets_and_thresholds_are_exact_decimals() {
+        let s = slo(99.9, days(30));
+        assert_eq!(s.budget.to_string(), "0.001");
+        assert_eq!(thresholds(&s), ["0.0144", "0.006", "0.003", "0.001"]);
+
+        let s = slo(99.95, days(28));
+        assert_eq!(s.budget.to_string(), "0.0005");
+        assert_eq!(
+            thresholds(&s),
+            ["0.00672", "0.0028", "0.0014", "0.000466666666666667"]
+        );
+
+        let s = slo(99.99, days(7));
+        assert_eq!(s.budget.to_string(), "0.0001");
+        assert_eq!(
+            thresholds(&s),
+            ["0.000336", "0.00014", "0.00007", "0.0000233333333333333"]
+        );
+
+        let s = slo(95.0, days(90));
+        assert_eq!(s.budget.to_string(), "0.05");
+        assert_eq!(thresholds(&s), ["2.16", "0.9", "0.45", "0.15"]);
+
+        // 1 - 0.999 is 0.0009999999999999432 in binary floating point.
+        let s = slo(99.9, days(30));
+        assert_eq!(Ratio::int(1).sub(s.budget).to_string(), "0.999");
+    }
+
+    #[test]
+    fn every_recorded_window_includes_the_period_once() {
+        let s = slo(99.9, days(3));
+        let windows: Vec<String> = sli_windows(&s).iter().map(|w| w.to_string()).collect();
+        assert_eq!(windows, ["5m", "30m", "1h", "2h", "6h", "1d", "3d"]);
+        let s = slo(99.9, days(28));
+        // Printed as Prometheus prints durations (and Sloth names its rules): 28d is 4w.
+        assert_eq!(sli_windows(&s).last().unwrap().to_string(), "4w");
+        assert_eq!(sli_windows(&s).len(), 8);
+    }
+}
