@@ -291,75 +291,19 @@ fn report(error: &ValidationError<'_>, index: &SpanIndex, out: &mut Vec<Diagnost
     let schema_path = error.schema_path().as_str();
     let path = toml_path(pointer);
     let instance = error.instance();
+    let at = At {
+        pointer,
+        schema_path,
+        path: path.clone(),
+        instance,
+        index,
+    };
     match error.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected }
         | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
-            let parent = schema_path.rsplit_once('/').map_or("", |(p, _)| p);
-            let allowed: Vec<&str> = schema_at(parent)
-                .and_then(|n| n.get("properties"))
-                .and_then(Value::as_object)
-                .map(|props| props.keys().map(String::as_str).collect())
-                .unwrap_or_default();
-            for key in unexpected {
-                let span = index.key_or_value_span(&format!("{pointer}/{}", escape(key)));
-                let where_ = if pointer.is_empty() {
-                    "at the top level".to_string()
-                } else {
-                    format!("in `{path}`")
-                };
-                let mut d =
-                    schema_error(format!("unknown key `{key}` {where_}"), span, "unknown key");
-                d = match suggest(key, allowed.iter().copied()) {
-                    Some(best) => d.with_help(format!("did you mean `{best}`?")),
-                    None if !allowed.is_empty() => {
-                        d.with_help(format!("allowed keys here: {}", allowed.join(", ")))
-                    }
-                    None => d,
-                };
-                out.push(d);
-            }
+            unknown_keys(&at, unexpected, out)
         }
-        ValidationErrorKind::Required { property } => {
-            let property = property.as_str().unwrap_or_default();
-            let span = index.key_or_value_span(pointer);
-            let what = if pointer.is_empty() {
-                format!("missing required table `[{property}]`")
-            } else {
-                format!("missing required key `{property}` in `{path}`")
-            };
-            let property_schema = schema_at(&format!(
-                "{}/properties/{}",
-                schema_path.rsplit_once('/').map_or("", |(p, _)| p),
-                escape(property)
-            ));
-            let is_table = property_schema
-                .and_then(|n| n.get("$ref"))
-                .and_then(Value::as_str)
-                .and_then(|r| schema_at(r.trim_start_matches('#')))
-                .or(property_schema)
-                .and_then(|n| n.get("type"))
-                .is_some_and(|t| t == "object");
-            let help = property_schema
-                .and_then(|n| n.get("description"))
-                .and_then(Value::as_str)
-                .map(|d| {
-                    if is_table {
-                        let header = if pointer.is_empty() {
-                            property.to_string()
-                        } else {
-                            format!("{path}.{property}")
-                        };
-                        format!("add a `[{header}]` table: {d}")
-                    } else {
-                        format!("add `{property} = …`: {d}")
-                    }
-                });
-            let mut d = schema_error(what, span, format!("`{property}` is missing here"));
-            if let Some(h) = help {
-                d = d.with_help(h);
-            }
-            out.push(d);
-        }
+        ValidationErrorKind::Required { property } => missing_key(&at, property, out),
         ValidationErrorKind::Type { kind } => {
             let expected = match kind {
                 TypeKind::Single(t) => toml_type_name(&t.to_string()),
@@ -398,31 +342,7 @@ fn report(error: &ValidationError<'_>, index: &SpanIndex, out: &mut Vec<Diagnost
             }
             out.push(d);
         }
-        ValidationErrorKind::Enum { options } => {
-            let choices: Vec<&str> = options
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            let mut d = schema_error(
-                format!(
-                    "invalid value {} for `{path}`: expected one of {}",
-                    describe_json(instance),
-                    choices
-                        .iter()
-                        .map(|c| format!("\"{c}\""))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                index.value_span(pointer),
-                "not an allowed value",
-            );
-            if let Some(found) = instance.as_str()
-                && let Some(best) = suggest(found, choices.iter().copied())
-            {
-                d = d.with_help(format!("did you mean \"{best}\"?"));
-            }
-            out.push(d);
-        }
+        ValidationErrorKind::Enum { options } => not_an_option(&at, options, out),
         ValidationErrorKind::Minimum { limit }
         | ValidationErrorKind::Maximum { limit }
         | ValidationErrorKind::ExclusiveMinimum { limit }
@@ -479,61 +399,206 @@ fn report(error: &ValidationError<'_>, index: &SpanIndex, out: &mut Vec<Diagnost
             index.value_span(pointer),
             "too long",
         )),
-        ValidationErrorKind::PropertyNames { error: inner } => {
-            let key = inner.instance().as_str().unwrap_or_default().to_string();
-            let span = index.key_or_value_span(&format!("{pointer}/{}", escape(&key)));
-            let (message, help) = match inner.kind() {
-                ValidationErrorKind::Not { .. } => (
-                    format!("`{key}` is reserved and cannot be used as a name in `{path}`"),
-                    "`base` stands for the file as written, without `--env`; pick another name"
-                        .to_string(),
-                ),
-                _ => (
-                    format!("invalid name `{key}` in `{path}`"),
-                    pattern_explanation(def_name(inner.schema_path().as_str()))
-                        .or_else(|| pattern_explanation(Some("name")))
-                        .unwrap_or_default()
-                        .to_string(),
-                ),
-            };
-            out.push(schema_error(message, span, "invalid name").with_help(help));
-        }
+        ValidationErrorKind::PropertyNames { error: inner } => invalid_name(&at, inner, out),
         ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
-            // Report the branch written for this kind of value (a string branch for a
-            // string, a table branch for a table), as if it were the only one.
-            let matching: Vec<&Vec<ValidationError<'static>>> = context
-                .iter()
-                .filter(|branch| {
-                    !branch.iter().any(|e| {
-                        e.instance_path().as_str() == pointer
-                            && matches!(e.kind(), ValidationErrorKind::Type { .. })
-                    })
-                })
-                .collect();
-            if let [branch] = matching.as_slice() {
-                for e in branch.iter() {
-                    report(e, index, out);
-                }
-            } else {
-                let mut d = schema_error(
-                    format!(
-                        "wrong type for `{path}`: found {}",
-                        index.toml_type(pointer)
-                    ),
-                    index.value_span(pointer),
-                    "unexpected type",
-                );
-                if let Some(h) = description_help(schema_path) {
-                    d = d.with_help(h);
-                }
-                out.push(d);
-            }
+            one_of(&at, context, out)
         }
         other => out.push(schema_error(
             format!("invalid `{path}`: {error}"),
             index.value_span(pointer),
             format!("fails `{}`", other.keyword()),
         )),
+    }
+}
+
+/// Where a schema error is: what [`report`]'s helpers need of it.
+struct At<'e> {
+    pointer: &'e str,
+    schema_path: &'e str,
+    path: String,
+    instance: &'e Value,
+    index: &'e SpanIndex,
+}
+
+fn unknown_keys(at: &At<'_>, unexpected: &[String], out: &mut Vec<Diagnostic>) {
+    let At {
+        pointer,
+        schema_path,
+        path,
+        index,
+        ..
+    } = at;
+    let parent = schema_path.rsplit_once('/').map_or("", |(p, _)| p);
+    let allowed: Vec<&str> = schema_at(parent)
+        .and_then(|n| n.get("properties"))
+        .and_then(Value::as_object)
+        .map(|props| props.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    for key in unexpected {
+        let span = index.key_or_value_span(&format!("{pointer}/{}", escape(key)));
+        let where_ = if pointer.is_empty() {
+            "at the top level".to_string()
+        } else {
+            format!("in `{path}`")
+        };
+        let mut d = schema_error(format!("unknown key `{key}` {where_}"), span, "unknown key");
+        d = match suggest(key, allowed.iter().copied()) {
+            Some(best) => d.with_help(format!("did you mean `{best}`?")),
+            None if !allowed.is_empty() => {
+                d.with_help(format!("allowed keys here: {}", allowed.join(", ")))
+            }
+            None => d,
+        };
+        out.push(d);
+    }
+}
+
+fn missing_key(at: &At<'_>, property: &Value, out: &mut Vec<Diagnostic>) {
+    let At {
+        pointer,
+        schema_path,
+        path,
+        index,
+        ..
+    } = at;
+    let property = property.as_str().unwrap_or_default();
+    let span = index.key_or_value_span(pointer);
+    let what = if pointer.is_empty() {
+        format!("missing required table `[{property}]`")
+    } else {
+        format!("missing required key `{property}` in `{path}`")
+    };
+    let property_schema = schema_at(&format!(
+        "{}/properties/{}",
+        schema_path.rsplit_once('/').map_or("", |(p, _)| p),
+        escape(property)
+    ));
+    let is_table = property_schema
+        .and_then(|n| n.get("$ref"))
+        .and_then(Value::as_str)
+        .and_then(|r| schema_at(r.trim_start_matches('#')))
+        .or(property_schema)
+        .and_then(|n| n.get("type"))
+        .is_some_and(|t| t == "object");
+    let help = property_schema
+        .and_then(|n| n.get("description"))
+        .and_then(Value::as_str)
+        .map(|d| {
+            if is_table {
+                let header = if pointer.is_empty() {
+                    property.to_string()
+                } else {
+                    format!("{path}.{property}")
+                };
+                format!("add a `[{header}]` table: {d}")
+            } else {
+                format!("add `{property} = …`: {d}")
+            }
+        });
+    let mut d = schema_error(what, span, format!("`{property}` is missing here"));
+    if let Some(h) = help {
+        d = d.with_help(h);
+    }
+    out.push(d);
+}
+
+fn not_an_option(at: &At<'_>, options: &Value, out: &mut Vec<Diagnostic>) {
+    let At {
+        pointer,
+        path,
+        instance,
+        index,
+        ..
+    } = at;
+    let choices: Vec<&str> = options
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let mut d = schema_error(
+        format!(
+            "invalid value {} for `{path}`: expected one of {}",
+            describe_json(instance),
+            choices
+                .iter()
+                .map(|c| format!("\"{c}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        index.value_span(pointer),
+        "not an allowed value",
+    );
+    if let Some(found) = instance.as_str()
+        && let Some(best) = suggest(found, choices.iter().copied())
+    {
+        d = d.with_help(format!("did you mean \"{best}\"?"));
+    }
+    out.push(d);
+}
+
+fn invalid_name(at: &At<'_>, inner: &ValidationError<'_>, out: &mut Vec<Diagnostic>) {
+    let At {
+        pointer,
+        path,
+        index,
+        ..
+    } = at;
+    let key = inner.instance().as_str().unwrap_or_default().to_string();
+    let span = index.key_or_value_span(&format!("{pointer}/{}", escape(&key)));
+    let (message, help) = match inner.kind() {
+        ValidationErrorKind::Not { .. } => (
+            format!("`{key}` is reserved and cannot be used as a name in `{path}`"),
+            "`base` stands for the file as written, without `--env`; pick another name".to_string(),
+        ),
+        _ => (
+            format!("invalid name `{key}` in `{path}`"),
+            pattern_explanation(def_name(inner.schema_path().as_str()))
+                .or_else(|| pattern_explanation(Some("name")))
+                .unwrap_or_default()
+                .to_string(),
+        ),
+    };
+    out.push(schema_error(message, span, "invalid name").with_help(help));
+}
+
+/// A value none of a `oneOf`/`anyOf`'s branches accepts: the branch written for this kind
+/// of value (a string branch for a string, a table branch for a table) is reported as if
+/// it were the only one.
+fn one_of(at: &At<'_>, context: &[Vec<ValidationError<'static>>], out: &mut Vec<Diagnostic>) {
+    let At {
+        pointer,
+        schema_path,
+        path,
+        index,
+        ..
+    } = at;
+    // Report the branch written for this kind of value (a string branch for a
+    // string, a table branch for a table), as if it were the only one.
+    let matching: Vec<&Vec<ValidationError<'static>>> = context
+        .iter()
+        .filter(|branch| {
+            !branch.iter().any(|e| {
+                e.instance_path().as_str() == *pointer
+                    && matches!(e.kind(), ValidationErrorKind::Type { .. })
+            })
+        })
+        .collect();
+    if let [branch] = matching.as_slice() {
+        for e in branch.iter() {
+            report(e, index, out);
+        }
+    } else {
+        let mut d = schema_error(
+            format!(
+                "wrong type for `{path}`: found {}",
+                index.toml_type(pointer)
+            ),
+            index.value_span(pointer),
+            "unexpected type",
+        );
+        if let Some(h) = description_help(schema_path) {
+            d = d.with_help(h);
+        }
+        out.push(d);
     }
 }
 

@@ -297,59 +297,6 @@ pub(super) fn service_context<'a>(q: &'a Queries, service: &'a Service) -> Servi
     let svc = Matcher::eq(&o.service_label, name);
     let code5xx = Matcher::re(&o.code_label, "5..");
     let code429 = Matcher::eq(&o.code_label, "429");
-
-    let slo = service.slo.as_ref();
-    let availability = slo.and_then(|s| s.availability.as_ref()).map(|a| {
-        let objective = Ratio::from_f64(*a.get_ref());
-        Ratio::int(100).sub(objective).div(Ratio::int(100))
-    });
-    let latency = slo.and_then(|s| s.latency.as_ref());
-
-    let replicas = match &service.replicas {
-        Replicas::Auto(auto) => ReplicaContext {
-            min: *auto.min.get_ref(),
-            max: *auto.max.get_ref(),
-            tier: auto.tier.get_ref(),
-        },
-        Replicas::Fixed { count, .. } => ReplicaContext {
-            min: *count,
-            max: *count,
-            tier: "",
-        },
-    };
-    let mut replica_targets = vec![(
-        q.kube(
-            "kube_deployment_status_replicas_available",
-            "deployment",
-            svc.clone(),
-        ),
-        "available",
-    )];
-    if matches!(service.replicas, Replicas::Auto(_)) {
-        for (metric, legend) in [
-            ("kube_horizontalpodautoscaler_spec_min_replicas", "HPA min"),
-            ("kube_horizontalpodautoscaler_spec_max_replicas", "HPA max"),
-        ] {
-            replica_targets.push((
-                q.kube(metric, "horizontalpodautoscaler", svc.clone()),
-                legend,
-            ));
-        }
-    } else {
-        replica_targets.push((
-            q.kube("kube_deployment_spec_replicas", "deployment", svc.clone()),
-            "desired",
-        ));
-    }
-
-    let r = service.resources.get_ref();
-    let value =
-        |x: &Option<toml::Spanned<crate::units::Quantity>>| x.as_ref().map(|x| x.get_ref().value);
-    let text = |x: &Option<toml::Spanned<crate::units::Quantity>>| {
-        x.as_ref()
-            .map(|x| x.get_ref().text.clone())
-            .unwrap_or_else(|| "none".to_string())
-    };
     let container = |metric: &str, rate: bool| {
         let m = vec![
             Matcher::eq("namespace", &platform.namespace),
@@ -363,59 +310,9 @@ pub(super) fn service_context<'a>(q: &'a Queries, service: &'a Service) -> Servi
         aggregate("sum", false, &["pod"], inner)
     };
 
-    let pools: Vec<PoolContext> = service
-        .datastores
-        .iter()
-        .filter_map(|(ds, profile)| {
-            let pool = platform.pools.get(profile.get_ref())?;
-            let expr = aggregate(
-                "max",
-                false,
-                &["pod"],
-                selector(
-                    &o.pool_metric,
-                    vec![svc.clone(), Matcher::eq(&o.datastore_label, ds.get_ref())],
-                ),
-            );
-            Some(PoolContext {
-                datastore: ds.get_ref(),
-                profile: &pool.name,
-                max: *pool.max.get_ref(),
-                targets: q.series(vec![(expr, "{{pod}}")]),
-                steps: vec![Step {
-                    color: "red",
-                    value: f64::from(*pool.max.get_ref()),
-                }],
-            })
-        })
-        .collect();
-
-    let rate_limit = service
-        .rate_limit
-        .as_ref()
-        .and_then(|t| platform.rate_limits.get(t.get_ref()))
-        .map(|rl| {
-            let per_second = Ratio::new(
-                i128::from(rl.requests) * 1000,
-                i128::from(rl.window.millis.max(1)),
-            );
-            RateLimitContext {
-                tier: &rl.name,
-                requests: rl.requests,
-                window: rl.window.to_string(),
-                targets: q.series(vec![
-                    (sum(q.requests(&svc, None)), "requests"),
-                    (
-                        sum(q.requests(&svc, Some(code429.clone()))),
-                        "rejected (429)",
-                    ),
-                ]),
-                steps: vec![Step {
-                    color: "red",
-                    value: per_second.to_f64(),
-                }],
-            }
-        });
+    let (replicas, replica_targets) = replica_context(q, service, &svc);
+    let pools = pool_contexts(q, service, &svc);
+    let rate_limit = rate_limit_context(q, service, &svc, &code429);
 
     let dependencies: Vec<(&str, &str)> = service
         .depends_on
@@ -458,38 +355,175 @@ pub(super) fn service_context<'a>(q: &'a Queries, service: &'a Service) -> Servi
                 "{{pod}}",
             )]),
         },
-        slo: SloContext {
-            availability: availability.is_some(),
-            availability_steps: availability
-                .map(|b| {
-                    vec![Step {
-                        color: "red",
-                        value: b.to_f64(),
-                    }]
-                })
-                .unwrap_or_default(),
-            latency: latency.is_some(),
-            latency_steps: latency
-                .map(|l| {
-                    vec![Step {
-                        color: "red",
-                        value: l.threshold.get_ref().as_secs_f64(),
-                    }]
-                })
-                .unwrap_or_default(),
-        },
+        slo: slo_context(service),
         replicas,
-        resources: ResourceContext {
-            cpu: text(&r.cpu),
-            cpu_limit: text(&r.cpu_limit),
-            memory: text(&r.memory),
-            memory_limit: text(&r.memory_limit),
-            cpu_steps: steps(value(&r.cpu), value(&r.cpu_limit)),
-            memory_steps: steps(value(&r.memory), value(&r.memory_limit)),
-        },
+        resources: resource_context(service),
         pools,
         rate_limit,
     }
+}
+
+/// The SLO panels' switches and threshold lines.
+fn slo_context(service: &Service) -> SloContext {
+    let slo = service.slo.as_ref();
+    let availability = slo.and_then(|s| s.availability.as_ref()).map(|a| {
+        let objective = Ratio::from_f64(*a.get_ref());
+        Ratio::int(100).sub(objective).div(Ratio::int(100))
+    });
+    let latency = slo.and_then(|s| s.latency.as_ref());
+    SloContext {
+        availability: availability.is_some(),
+        availability_steps: availability
+            .map(|b| {
+                vec![Step {
+                    color: "red",
+                    value: b.to_f64(),
+                }]
+            })
+            .unwrap_or_default(),
+        latency: latency.is_some(),
+        latency_steps: latency
+            .map(|l| {
+                vec![Step {
+                    color: "red",
+                    value: l.threshold.get_ref().as_secs_f64(),
+                }]
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// The replica bounds, and the replica panel's targets.
+fn replica_context<'a>(
+    q: &Queries,
+    service: &'a Service,
+    svc: &Matcher,
+) -> (ReplicaContext<'a>, Vec<(Expr, &'static str)>) {
+    let replicas = match &service.replicas {
+        Replicas::Auto(auto) => ReplicaContext {
+            min: *auto.min.get_ref(),
+            max: *auto.max.get_ref(),
+            tier: auto.tier.get_ref(),
+        },
+        Replicas::Fixed { count, .. } => ReplicaContext {
+            min: *count,
+            max: *count,
+            tier: "",
+        },
+    };
+    let mut replica_targets = vec![(
+        q.kube(
+            "kube_deployment_status_replicas_available",
+            "deployment",
+            svc.clone(),
+        ),
+        "available",
+    )];
+    if matches!(service.replicas, Replicas::Auto(_)) {
+        for (metric, legend) in [
+            ("kube_horizontalpodautoscaler_spec_min_replicas", "HPA min"),
+            ("kube_horizontalpodautoscaler_spec_max_replicas", "HPA max"),
+        ] {
+            replica_targets.push((
+                q.kube(metric, "horizontalpodautoscaler", svc.clone()),
+                legend,
+            ));
+        }
+    } else {
+        replica_targets.push((
+            q.kube("kube_deployment_spec_replicas", "deployment", svc.clone()),
+            "desired",
+        ));
+    }
+    (replicas, replica_targets)
+}
+
+/// The resource panels' texts and threshold lines.
+fn resource_context(service: &Service) -> ResourceContext {
+    let r = service.resources.get_ref();
+    let value =
+        |x: &Option<toml::Spanned<crate::units::Quantity>>| x.as_ref().map(|x| x.get_ref().value);
+    let text = |x: &Option<toml::Spanned<crate::units::Quantity>>| {
+        x.as_ref()
+            .map(|x| x.get_ref().text.clone())
+            .unwrap_or_else(|| "none".to_string())
+    };
+    ResourceContext {
+        cpu: text(&r.cpu),
+        cpu_limit: text(&r.cpu_limit),
+        memory: text(&r.memory),
+        memory_limit: text(&r.memory_limit),
+        cpu_steps: steps(value(&r.cpu), value(&r.cpu_limit)),
+        memory_steps: steps(value(&r.memory), value(&r.memory_limit)),
+    }
+}
+
+/// One panel per datastore: its pool's connections against the pool's maximum.
+fn pool_contexts<'a>(q: &Queries<'a>, service: &'a Service, svc: &Matcher) -> Vec<PoolContext<'a>> {
+    let platform = q.platform;
+    let o = &platform.observability;
+    service
+        .datastores
+        .iter()
+        .filter_map(|(ds, profile)| {
+            let pool = platform.pools.get(profile.get_ref())?;
+            let expr = aggregate(
+                "max",
+                false,
+                &["pod"],
+                selector(
+                    &o.pool_metric,
+                    vec![svc.clone(), Matcher::eq(&o.datastore_label, ds.get_ref())],
+                ),
+            );
+            Some(PoolContext {
+                datastore: ds.get_ref(),
+                profile: &pool.name,
+                max: *pool.max.get_ref(),
+                targets: q.series(vec![(expr, "{{pod}}")]),
+                steps: vec![Step {
+                    color: "red",
+                    value: f64::from(*pool.max.get_ref()),
+                }],
+            })
+        })
+        .collect()
+}
+
+/// The rate-limit panel: requests and rejections against the tier's rate.
+fn rate_limit_context<'a>(
+    q: &Queries<'a>,
+    service: &Service,
+    svc: &Matcher,
+    code429: &Matcher,
+) -> Option<RateLimitContext<'a>> {
+    let platform = q.platform;
+    service
+        .rate_limit
+        .as_ref()
+        .and_then(|t| platform.rate_limits.get(t.get_ref()))
+        .map(|rl| {
+            let per_second = Ratio::new(
+                i128::from(rl.requests) * 1000,
+                i128::from(rl.window.millis.max(1)),
+            );
+            RateLimitContext {
+                tier: &rl.name,
+                requests: rl.requests,
+                window: rl.window.to_string(),
+                targets: q.series(vec![
+                    (sum(q.requests(svc, None)), "requests"),
+                    (
+                        sum(q.requests(svc, Some(code429.clone()))),
+                        "rejected (429)",
+                    ),
+                ]),
+                steps: vec![Step {
+                    color: "red",
+                    value: per_second.to_f64(),
+                }],
+            }
+        })
 }
 
 /// `label=~"a|b|c"` over validated names (letters, digits and `-`: nothing a regex reads).

@@ -1,0 +1,362 @@
+//! One service of an environment, resolved: its references checked, its generated
+//! environment variables, egress, ingress, metrics, SLO and probes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+
+use super::{Resolver, base_service_span, duration, names, resources, sp, span_within, unknown};
+use crate::diagnostic::Diagnostic;
+use crate::model::raw::RawService;
+use crate::model::{
+    Egress, Ingress, LatencySlo, Metric, Pdb, Probes, RATE_LIMIT_KEYS, RawDocument, Resources,
+    SecretRefs, Service, Slo, Sp, datastore_env_prefix,
+};
+use crate::units::Duration;
+
+/// What resolving a service needs of its environment.
+pub(super) struct ServiceScope<'s> {
+    pub base_raw: &'s RawDocument,
+    pub autoscaling: bool,
+    pub env_replicas: Option<&'s Sp<u32>>,
+    /// The services the environment overrides.
+    pub env_overrides: BTreeSet<&'s str>,
+    pub service_names: Vec<&'s str>,
+}
+
+/// Which service is exposed at each host and path, so far.
+pub(super) type IngressRoutes = BTreeMap<(String, String), Sp<String>>;
+
+impl Resolver<'_> {
+    /// The service `name` of the environment's document.
+    pub(super) fn service(
+        &mut self,
+        scope: &ServiceScope<'_>,
+        ingress_routes: &mut IngressRoutes,
+        name: &Sp<String>,
+        svc: &RawService,
+    ) -> Service {
+        let r = self;
+        let (base_raw, autoscaling, env_replicas) =
+            (scope.base_raw, scope.autoscaling, scope.env_replicas);
+        let env_overrides = &scope.env_overrides;
+        // `replicas` set in this environment's override beats the environment-wide count.
+        let env_set_replicas = env_overrides.contains(name.get_ref().as_str())
+            && svc
+                .replicas
+                .as_ref()
+                .is_some_and(|r| !span_within(&r.span(), &base_service_span(base_raw, name)));
+        let replicas = r.replicas(svc, autoscaling, env_replicas, env_set_replicas);
+        r.check_references(scope, name, svc);
+        let uses = r.datastore_uses(svc);
+        let (env_vars, secrets) = r.environment_variables(svc);
+        let egress = r.egress(svc);
+        let ingress = r.ingress(name, svc, ingress_routes);
+        let metrics = r.metrics(svc);
+        let slo = r.slo(svc);
+        let probes = Probes {
+            liveness: svc
+                .probes
+                .liveness
+                .as_ref()
+                .map_or("/healthz".to_string(), |p| p.get_ref().clone()),
+            readiness: svc
+                .probes
+                .readiness
+                .as_ref()
+                .map_or("/ready".to_string(), |p| p.get_ref().clone()),
+            startup: svc.probes.startup.as_ref().map(|p| p.get_ref().clone()),
+        };
+        let resources = match &svc.resources {
+            Some(res) => sp(res.span(), resources(&mut r.diags, res.get_ref())),
+            None => sp(name.span(), Resources::default()),
+        };
+        Service {
+            name: name.clone(),
+            image: svc.image.clone(),
+            port: svc.port.clone(),
+            layer: svc
+                .layer
+                .as_ref()
+                .map_or("service".to_string(), |l| l.get_ref().clone()),
+            critical: svc
+                .critical
+                .clone()
+                .unwrap_or_else(|| sp(name.span(), false)),
+            replicas,
+            rate_limit: svc.rate_limit.clone(),
+            resources,
+            depends_on: svc.depends_on.clone(),
+            soft_depends_on: svc.soft_depends_on.clone(),
+            datastores: uses,
+            egress,
+            ingress,
+            metrics,
+            env: env_vars,
+            secrets,
+            probes,
+            pdb: svc.pdb.as_ref().and_then(|p| {
+                let p = p.get_ref();
+                // The schema admits exactly one of the two.
+                p.min_available
+                    .clone()
+                    .map(Pdb::MinAvailable)
+                    .or_else(|| p.max_unavailable.clone().map(Pdb::MaxUnavailable))
+            }),
+            slo,
+        }
+    }
+
+    /// Dependencies, a rate-limit tier and so on that do not exist, and a dependency both
+    /// hard and soft.
+    fn check_references(&mut self, scope: &ServiceScope<'_>, name: &Sp<String>, svc: &RawService) {
+        let r = self;
+        for dep in svc.depends_on.iter().chain(&svc.soft_depends_on) {
+            if !r.raw.services.contains_key(dep.get_ref().as_str()) {
+                r.diags.push(unknown(
+                    "service",
+                    dep,
+                    &scope.service_names,
+                    "a `[services.<name>]` table",
+                ));
+            }
+        }
+        for dep in &svc.soft_depends_on {
+            if let Some(hard) = svc.depends_on.iter().find(|d| d.get_ref() == dep.get_ref()) {
+                r.diags.push(
+                    Diagnostic::new(
+                        crate::diagnostic::codes::INVALID_VALUE,
+                        format!(
+                            "`{}` is both a hard and a soft dependency of `{}`",
+                            dep.get_ref(),
+                            name.get_ref()
+                        ),
+                        dep.span(),
+                        "soft dependency",
+                    )
+                    .with_secondary(hard.span(), "hard dependency")
+                    .with_help("list it in `depends_on` or in `soft_depends_on`, not both"),
+                );
+            }
+        }
+        if let Some(rl) = &svc.rate_limit
+            && !r.raw.rate_limits.contains_key(rl.get_ref().as_str())
+        {
+            r.diags.push(unknown(
+                "rate-limit tier",
+                rl,
+                &names(&r.raw.rate_limits),
+                "a `[rate_limits.<tier>]` table",
+            ));
+        }
+    }
+
+    /// The datastores the service uses, each with its pool profile.
+    fn datastore_uses(&mut self, svc: &RawService) -> Vec<(Sp<String>, Sp<String>)> {
+        let r = self;
+        let mut uses = Vec::new();
+        for (ds, pool) in &svc.datastores {
+            if !r.raw.datastores.contains_key(ds.get_ref().as_str()) {
+                r.diags.push(unknown(
+                    "datastore",
+                    ds,
+                    &names(&r.raw.datastores),
+                    "a `[datastores.<name>]` table",
+                ));
+            }
+            if !r.raw.pools.contains_key(pool.get_ref().as_str()) {
+                r.diags.push(unknown(
+                    "pool profile",
+                    pool,
+                    &names(&r.raw.pools),
+                    "a `[pools.<profile>]` table",
+                ));
+            }
+            uses.push((ds.clone(), pool.clone()));
+        }
+        uses
+    }
+
+    /// `env` (checked against the names berrys writes itself and against `secrets`), and
+    /// `secrets` as (secret, key) pairs.
+    fn environment_variables(
+        &mut self,
+        svc: &RawService,
+    ) -> (BTreeMap<String, String>, SecretRefs) {
+        let r = self;
+        let mut env_vars = BTreeMap::new();
+        let generated: BTreeSet<String> = svc
+            .datastores
+            .keys()
+            .flat_map(|ds| {
+                let prefix = datastore_env_prefix(ds.get_ref());
+                [
+                    "MIN",
+                    "MAX",
+                    "TIMEOUT_SECONDS",
+                    "RECYCLE_SECONDS",
+                    "PRE_PING",
+                ]
+                .map(|s| format!("{prefix}_POOL_{s}"))
+            })
+            .chain(RATE_LIMIT_KEYS.iter().map(|s| s.to_string()))
+            .collect();
+        for (k, v) in &svc.env {
+            if generated.contains(k.get_ref()) {
+                r.invalid(
+                    format!("`{}` is set by berrys in the service ConfigMap", k.get_ref()),
+                    k.span(),
+                    "reserved variable",
+                    "berrys writes the rate-limit and pool settings under this name; rename the variable",
+                );
+            }
+            if let Some((sk, _)) = svc.secrets.get_key_value(k.get_ref().as_str()) {
+                r.diags.push(
+                    Diagnostic::new(
+                        crate::diagnostic::codes::INVALID_VALUE,
+                        format!("`{}` is set both in `env` and in `secrets`", k.get_ref()),
+                        k.span(),
+                        "plain value",
+                    )
+                    .with_secondary(sk.span(), "from a secret")
+                    .with_help("keep one of them"),
+                );
+            }
+            env_vars.insert(k.get_ref().clone(), v.get_ref().clone());
+        }
+        let secrets = svc
+            .secrets
+            .iter()
+            .map(|(k, v)| {
+                let (secret, key) = v.get_ref().split_once('/').unwrap_or((v.get_ref(), ""));
+                (k.get_ref().clone(), (secret.to_string(), key.to_string()))
+            })
+            .collect();
+        (env_vars, secrets)
+    }
+
+    /// Egress destinations, each name once.
+    fn egress(&mut self, svc: &RawService) -> Vec<Egress> {
+        let r = self;
+        let mut egress = Vec::new();
+        let mut egress_names: BTreeMap<&str, Range<usize>> = BTreeMap::new();
+        for e in &svc.egress {
+            let e = e.get_ref();
+            if let Some(first) = egress_names.insert(e.name.get_ref(), e.name.span()) {
+                r.diags.push(
+                    Diagnostic::new(
+                        crate::diagnostic::codes::INVALID_VALUE,
+                        format!("egress `{}` is declared twice", e.name.get_ref()),
+                        e.name.span(),
+                        "second declaration",
+                    )
+                    .with_secondary(first, "first declaration")
+                    .with_help("give each egress destination its own name"),
+                );
+            }
+            egress.push(Egress {
+                name: e.name.get_ref().clone(),
+                cidr: e.cidr.get_ref().clone(),
+                port: *e.port.get_ref(),
+            });
+        }
+        egress
+    }
+
+    /// The Ingress, unless another service is already exposed at its host and path.
+    fn ingress(
+        &mut self,
+        name: &Sp<String>,
+        svc: &RawService,
+        ingress_routes: &mut IngressRoutes,
+    ) -> Option<Ingress> {
+        let r = self;
+        svc.ingress.as_ref().map(|i| {
+            let i = i.get_ref();
+            let path = i
+                .path
+                .as_ref()
+                .map_or("/".to_string(), |p| p.get_ref().clone());
+            let route = (i.host.get_ref().clone(), path.clone());
+            if let Some(other) = ingress_routes.get(&route) {
+                r.diags.push(
+                    Diagnostic::new(
+                        crate::diagnostic::codes::INVALID_VALUE,
+                        format!(
+                            "`{}` and `{}` are both exposed at {}{}",
+                            other.get_ref(),
+                            name.get_ref(),
+                            route.0,
+                            route.1
+                        ),
+                        i.host.span(),
+                        "same host and path",
+                    )
+                    .with_help("give each service its own host or path"),
+                );
+            } else {
+                ingress_routes.insert(route, name.clone());
+            }
+            Ingress {
+                host: i.host.clone(),
+                path,
+                tls_secret: i.tls_secret.as_ref().map(|t| t.get_ref().clone()),
+            }
+        })
+    }
+
+    /// Custom HPA metrics, each once.
+    fn metrics(&mut self, svc: &RawService) -> Vec<Metric> {
+        let r = self;
+        let mut metric_names: BTreeMap<&str, Range<usize>> = BTreeMap::new();
+        let mut metrics = Vec::new();
+        for m in &svc.metrics {
+            let m = m.get_ref();
+            if let Some(first) = metric_names.insert(m.name.get_ref(), m.name.span()) {
+                r.diags.push(
+                    Diagnostic::new(
+                        crate::diagnostic::codes::INVALID_VALUE,
+                        format!("metric `{}` is listed twice", m.name.get_ref()),
+                        m.name.span(),
+                        "second entry",
+                    )
+                    .with_secondary(first, "first entry")
+                    .with_help("an HPA takes each metric once; remove one entry"),
+                );
+            }
+            metrics.push(Metric {
+                name: m.name.get_ref().clone(),
+                target: *m.target.get_ref(),
+            });
+        }
+        metrics
+    }
+
+    /// The SLO, its window defaulting to 30 days.
+    fn slo(&mut self, svc: &RawService) -> Option<Slo> {
+        let r = self;
+        svc.slo.as_ref().map(|s| {
+            let raw_slo = s.get_ref();
+            let window = match &raw_slo.window {
+                Some(w) => duration(&mut r.diags, w, "SLO window"),
+                None => sp(s.span(), Duration::parse("30d").unwrap_or(Duration { millis: 0 })),
+            };
+            if window.get_ref().millis < 3_600_000 {
+                r.invalid(
+                    format!("an SLO window of {} is too short", window.get_ref()),
+                    window.span(),
+                    "shorter than 1h",
+                    "SLO windows are days or weeks (\"28d\", \"30d\"); burn-rate alerts need at least 1h",
+                );
+            }
+            Slo {
+                span: s.span(),
+                availability: raw_slo.availability.clone(),
+                latency: raw_slo.latency.as_ref().map(|l| LatencySlo {
+                    threshold: duration(&mut r.diags, &l.get_ref().threshold, "latency threshold"),
+                    percentile: *l.get_ref().percentile.get_ref(),
+                }),
+                window,
+            }
+        })
+    }
+}
