@@ -51,7 +51,7 @@ pub struct Code {
 /// The codes of the problems the compile phases find. BR001 and BR002 are also in the
 /// lint rule table, which documents them; they are found while compiling.
 pub mod codes {
-    use super::Code;
+    use crate::diagnostic::Code;
 
     pub const SYNTAX: Code = Code {
         code: "syntax",

@@ -20,6 +20,13 @@ pub enum EdgeKind {
     Soft,
 }
 
+/// One environment, compiled: the model and its dependency graph.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub platform: Platform,
+    pub graph: Graph,
+}
+
 #[derive(Debug, Clone)]
 pub struct Graph {
     /// Services in name order; node `i` of `graph` is `services[i]`.

@@ -1,49 +1,60 @@
 //! berrys: a declarative platform compiler and policy linter.
 //!
-//! One `platform.toml` goes through the phases below, one module each:
+//! One `platform.toml` goes through the phases below, one module each, each using only
+//! the ones above it (docs/architecture.md has the picture and the CI test that keeps it):
 //!
 //! 1. [`parse`]: TOML text → spanned document tree (all syntax errors at once);
 //! 2. [`validate`]: JSON Schema validation of that tree, errors at their spans;
 //! 3. [`model`]: the typed model of each environment, references resolved;
 //! 4. [`graph`]: the dependency graph, cycles rejected, deploy waves derived;
 //! 5. [`lint`]: policies over the whole platform (the rule registry);
-//! 6. [`render`]: Kubernetes objects as typed values;
-//! 7. [`emit`]: deterministic YAML, written atomically or compared (`--check`).
+//! 6. [`render`]: the files berrys writes, made from typed values;
+//! 7. [`emit`]: the files written atomically, or compared (`--check`).
+//!
+//! Beneath them: [`source`] and [`diagnostic`] (what every phase reports), [`units`],
+//! [`parallel`] (the scheduler), [`yaml`] (the YAML writer), [`output`] (the files render
+//! makes and emit writes) and [`markers`]. Above them: [`report`] (the output formats of
+//! diagnostics) and [`commands`], the only place where render is joined to emit.
 //!
 //! Every phase returns all of its diagnostics; a phase runs only when the ones before it
 //! succeeded, because its input would otherwise be partial.
 
-pub mod commands;
+// What every phase stands on.
 pub mod diagnostic;
-pub mod emit;
-pub mod graph;
-pub mod lint;
 pub mod markers;
-pub mod model;
 pub mod output;
 pub mod parallel;
-pub mod parse;
-pub mod render;
-pub mod report;
 pub mod source;
 pub mod units;
-pub mod validate;
 pub mod yaml;
+
+// Phase 1: TOML text to a spanned tree.
+pub mod parse;
+// Phase 2: the tree against the JSON Schema.
+pub mod validate;
+// Phase 3: the typed model of each environment.
+pub mod model;
+// Phase 4: the dependency graph.
+pub mod graph;
+// Phase 5: the policies.
+pub mod lint;
+// Phase 6: the files, as values.
+pub mod render;
+// Phase 7: the files, on disk.
+pub mod emit;
+
+// The output formats and the command layer.
+pub mod commands;
+pub mod report;
 
 use std::sync::Arc;
 
 use serde::Deserialize;
 
 use diagnostic::Diagnostic;
-use model::{BASE_ENV, Platform, RawDocument};
+pub use graph::Compiled;
+use model::{BASE_ENV, RawDocument};
 use source::SourceFile;
-
-/// One environment, compiled: the model and its dependency graph.
-#[derive(Debug, Clone)]
-pub struct Compiled {
-    pub platform: Platform,
-    pub graph: graph::Graph,
-}
 
 /// Which environments to compile.
 #[derive(Debug, Clone, Copy)]

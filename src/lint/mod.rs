@@ -11,8 +11,8 @@ pub mod rules;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
-use crate::Compiled;
 use crate::diagnostic::{self, Diagnostic, Severity};
+use crate::graph::Compiled;
 use crate::model::{RawDocument, Replicas, Service};
 
 pub use rules::RULES;

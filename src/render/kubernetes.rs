@@ -30,9 +30,9 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::Compiled;
+use crate::graph::Compiled;
 use crate::model::{Pdb, Platform, Policy, Replicas, Service, datastore_env_prefix};
-use crate::render::RenderError;
+use crate::render::error::RenderError;
 use crate::units::number_quantity;
 use crate::yaml::{self, Document};
 

@@ -23,7 +23,7 @@ mod test_platforms;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::Compiled;
+use crate::graph::Compiled;
 use crate::model::Service;
 use crate::output::{OutputFile, Sink, WriteError};
 use crate::yaml;

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use super::RenderError;
+use super::error::RenderError;
 use super::prometheus::RuleFileForm;
 use crate::output::{OutputFile, Sink};
 

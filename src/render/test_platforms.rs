@@ -6,8 +6,9 @@
 #[path = "../../benches/support/synthetic.rs"]
 mod synthetic;
 
+use crate::Envs;
+use crate::graph::Compiled;
 use crate::source::SourceFile;
-use crate::{Compiled, Envs};
 
 fn compiled(name: &str, text: String) -> Compiled {
     let source = SourceFile::new(name.to_string(), text);

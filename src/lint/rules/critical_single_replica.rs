@@ -1,4 +1,4 @@
-use crate::Compiled;
+use crate::graph::Compiled;
 use crate::lint::{Check, Finding, Level, Rule, min_replicas_span};
 
 pub const RULE: Rule = Rule {

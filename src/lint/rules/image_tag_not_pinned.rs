@@ -1,4 +1,4 @@
-use crate::Compiled;
+use crate::graph::Compiled;
 use crate::lint::{Check, Finding, Level, Rule};
 
 pub const RULE: Rule = Rule {

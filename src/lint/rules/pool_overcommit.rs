@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use crate::Compiled;
+use crate::graph::Compiled;
 use crate::lint::{Check, Finding, Level, Rule, peak_pods};
 
 pub const RULE: Rule = Rule {

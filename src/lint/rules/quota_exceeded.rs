@@ -1,4 +1,4 @@
-use crate::Compiled;
+use crate::graph::Compiled;
 use crate::lint::{Check, Finding, Level, Rule, peak_pods};
 use crate::model::Resources;
 use crate::units::{Quantity, number_quantity};

@@ -1,6 +1,6 @@
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::Compiled;
+use crate::graph::Compiled;
 use crate::lint::{Check, Finding, Level, Rule, percent};
 
 pub const RULE: Rule = Rule {

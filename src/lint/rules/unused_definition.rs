@@ -1,6 +1,6 @@
 use std::collections::BTreeSet;
 
-use crate::Compiled;
+use crate::graph::Compiled;
 use crate::lint::{Check, Finding, Level, Rule};
 use crate::model::raw::RawScaling;
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{title, uid};
-use crate::Compiled;
+use crate::graph::Compiled;
 use crate::model::{Platform, Replicas, Service};
 use crate::render::promql::{
     Expr, Matcher, Ratio, aggregate, binary, binary_on, call, call_args, number, paren,

@@ -7,7 +7,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
 use crate::model::Platform;
-use crate::render::RenderError;
+use crate::render::error::RenderError;
 use crate::yaml::{self, Document, Items};
 
 /// `(configMap name, data key, file relative to grafana/)` of a dashboard.

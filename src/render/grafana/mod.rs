@@ -20,10 +20,10 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::Compiled;
+use crate::graph::Compiled;
 use crate::model::{Platform, Service};
 use crate::output::OutputFile;
-use crate::render::RenderError;
+use crate::render::error::RenderError;
 use crate::render::slo::slos;
 use context::{Queries, platform_overview_context, service_context, slo_overview_context};
 use skeleton::{Skeleton, context_markers, pretty_links, shape_of};

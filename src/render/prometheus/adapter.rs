@@ -8,7 +8,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
 use crate::model::Platform;
-use crate::render::RenderError;
+use crate::render::error::RenderError;
 use crate::render::promql::{Matcher, selector};
 use crate::yaml::{self, Document};
 

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::render::RenderError;
+use crate::render::error::RenderError;
 
 /// Renders alert annotations from `templates/alerts.txt`.
 pub struct Annotations {

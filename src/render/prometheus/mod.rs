@@ -19,9 +19,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
 use super::promql::{Expr, Matcher, call, range, sum};
-use crate::Compiled;
+use crate::graph::Compiled;
 use crate::model::{Platform, Service};
-use crate::render::RenderError;
+use crate::render::error::RenderError;
 use crate::render::slo::{Slo, slos};
 use crate::units::Duration;
 use crate::yaml::{self, Document};

@@ -12,7 +12,7 @@ use std::ops::Mul;
 use super::annotations::Annotations;
 use super::{Rule, RuleGroup, alert, rate_sum};
 use crate::model::{Platform, Replicas, Service};
-use crate::render::RenderError;
+use crate::render::error::RenderError;
 use crate::render::promql::{
     Expr, Matcher, Ratio, aggregate, binary, binary_on, call, number, range, selector,
 };

@@ -9,10 +9,10 @@ use serde::Serialize;
 
 use super::Rule;
 use super::slo_rules::PAGE_ALERT;
-use crate::Compiled;
+use crate::graph::Compiled;
 use crate::model::Observability;
 use crate::output::OutputFile;
-use crate::render::RenderError;
+use crate::render::error::RenderError;
 use crate::render::promql::Ratio;
 use crate::render::slo::{Sli, Slo, slos};
 use crate::yaml::{self, Document, Items};

@@ -24,7 +24,7 @@ use super::operational::{self, OperationalInputs};
 use super::slo_rules::{PAGE_ALERT, TICKET_ALERT, slo_groups};
 use super::{Rule, page_alerts};
 use crate::model::Observability;
-use crate::render::RenderError;
+use crate::render::error::RenderError;
 use crate::render::slo::Slo;
 use crate::yaml::{self, Placeholders};
 

@@ -7,7 +7,7 @@ use std::ops::Sub;
 use super::annotations::Annotations;
 use super::{RuleGroup, alert, rate_sum, record};
 use crate::model::Observability;
-use crate::render::RenderError;
+use crate::render::error::RenderError;
 use crate::render::promql::{
     Expr, Matcher, Ratio, aggregate, binary, binary_on, call, number, paren, selector,
 };
