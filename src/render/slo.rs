@@ -150,10 +150,10 @@ pub fn sli_windows(slo: &Slo) -> Vec<Duration> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn days(n: u64) -> Duration {
+    pub(crate) fn days(n: u64) -> Duration {
         Duration { millis: n * DAY }
     }
 
@@ -183,7 +183,8 @@ mod tests {
         );
     }
 
-    fn slo(objective: f64, period: Duration) -> Slo {
+    /// An availability SLO of a service `svc`.
+    pub(crate) fn slo(objective: f64, period: Duration) -> Slo {
         let objective = Ratio::from_f64(objective);
         Slo {
             id: "svc-availability".to_string(),

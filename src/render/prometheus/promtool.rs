@@ -300,28 +300,8 @@ impl Scenario<'_> {
 
 #[cfg(test)]
 mod tests {
-    use std::ops::Div;
-
     use super::*;
-    use crate::render::slo::{DAY, Slo};
-    use crate::units::Duration;
-
-    fn days(n: u64) -> Duration {
-        Duration { millis: n * DAY }
-    }
-
-    fn slo(objective: f64, period: Duration) -> Slo {
-        let objective = Ratio::from_f64(objective);
-        Slo {
-            id: "svc-availability".to_string(),
-            service: "svc".to_string(),
-            slo: "availability",
-            objective_percent: objective,
-            budget: Ratio::int(100).sub(objective).div(Ratio::int(100)),
-            period,
-            sli: Sli::Availability,
-        }
-    }
+    use crate::render::slo::tests::{days, slo};
 
     #[test]
     fn synthetic_traffic_makes_the_budget_a_whole_number_of_errors() {
