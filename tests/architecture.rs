@@ -97,7 +97,14 @@ fn floor(unit: &str) -> Option<u32> {
 
 /// The code of a file without comments and without its test module.
 fn code_of(text: &str) -> String {
-    let text = match text.find("#[cfg(test)]\nmod tests") {
+    let test_module = [
+        "#[cfg(test)]\nmod tests",
+        "#[cfg(test)]\npub(crate) mod tests",
+    ]
+    .iter()
+    .filter_map(|start| text.find(start))
+    .min();
+    let text = match test_module {
         Some(at) => &text[..at],
         None => text,
     };
