@@ -35,29 +35,11 @@ pub struct Output {
 }
 
 fn read_source(file: &Path, err: &mut dyn Write) -> Option<SourceFile> {
-    match std::fs::read(file) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => Some(SourceFile::new(file.display().to_string(), text)),
-            Err(e) => {
-                let _ = writeln!(
-                    err,
-                    "error: {} is not UTF-8 text (invalid byte at offset {}); TOML files must be UTF-8",
-                    file.display(),
-                    e.utf8_error().valid_up_to()
-                );
-                None
-            }
-        },
-        Err(e) => {
-            let hint = if e.kind() == std::io::ErrorKind::NotFound {
-                "\n  help: pass the file with `-f <FILE>`, or create one with `berrys init`"
-            } else {
-                ""
-            };
-            let _ = writeln!(err, "error: cannot read {}: {e}{hint}", file.display());
-            None
-        }
-    }
+    crate::source::read(file)
+        .map_err(|e| {
+            let _ = writeln!(err, "error: {e}");
+        })
+        .ok()
 }
 
 /// Prints diagnostics: human ones to `err`, JSON to `out`.
@@ -260,12 +242,22 @@ pub fn render(opts: &RenderOptions, out: &mut dyn Write, err: &mut dyn Write) ->
         let written = stage.and_then(|stage| stage.write(|sink| render::render_to(&target, sink)));
         exiting_with(target);
         match written {
-            Ok(count) => {
-                let _ = writeln!(err, "wrote {count} files to {}", dir.display());
+            Ok(written) => {
+                for note in &written.notes {
+                    let _ = writeln!(err, "warning: {note}");
+                }
+                let _ = writeln!(err, "wrote {} files to {}", written.files, dir.display());
                 EXIT_OK
             }
             Err(e) => {
-                let _ = writeln!(err, "error: {e}; the previous output is unchanged");
+                let _ = writeln!(err, "error: {e}");
+                if !matches!(e, emit::EmitError::Misplaced { .. }) {
+                    let _ = writeln!(
+                        err,
+                        "  note: nothing was written; {} is as it was",
+                        dir.display()
+                    );
+                }
                 EXIT_ERROR
             }
         }

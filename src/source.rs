@@ -48,3 +48,87 @@ impl SourceFile {
         start..end
     }
 }
+
+/// The largest platform file berrys reads: a generated 10,000-service platform is a fraction
+/// of it, and the limit bounds the memory and time any input can cost.
+pub const MAX_SOURCE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Why a platform file could not be read; each message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("cannot read {path}: {source}{hint}", hint = if source.kind() == std::io::ErrorKind::NotFound {
+        "\n  help: pass the file with `-f <FILE>`, or create one with `berrys init`"
+    } else { "" })]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path} is not a regular file (it is {kind}); berrys reads platform files only, never FIFOs, devices or directories"
+    )]
+    NotAFile { path: String, kind: &'static str },
+    #[error("{path} is {size} bytes, above the limit of {limit} bytes (16 MiB) for a platform file; is it the right file?", limit = MAX_SOURCE_BYTES)]
+    TooLarge { path: String, size: u64 },
+    #[error("{path} is not UTF-8 text (invalid byte at offset {offset}); TOML files must be UTF-8")]
+    NotUtf8 { path: String, offset: usize },
+}
+
+/// Reads a platform file: only a regular file (a symbolic link to one is followed), and none
+/// above [`MAX_SOURCE_BYTES`]. Its kind is checked before it is opened: opening a FIFO
+/// without a writer would wait forever.
+pub fn read(path: &std::path::Path) -> Result<SourceFile, ReadError> {
+    use std::io::Read;
+    let name = path.display().to_string();
+    let io = |source| ReadError::Io {
+        path: name.clone(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(ReadError::NotAFile {
+            path: name,
+            kind: kind_of(&meta.file_type()),
+        });
+    }
+    let too_large = |size| ReadError::TooLarge {
+        path: name.clone(),
+        size,
+    };
+    if meta.len() > MAX_SOURCE_BYTES {
+        return Err(too_large(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_SOURCE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(io)?;
+    // The file may have grown since it was looked at.
+    if bytes.len() as u64 > MAX_SOURCE_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| ReadError::NotUtf8 {
+        path: name.clone(),
+        offset: e.utf8_error().valid_up_to(),
+    })?;
+    Ok(SourceFile::new(name, text))
+}
+
+fn kind_of(kind: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO";
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return "a device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    if kind.is_dir() {
+        "a directory"
+    } else {
+        "not a file"
+    }
+}

@@ -175,7 +175,7 @@ fn concurrent_writes_into_new_directories() {
         })
     })
     .unwrap();
-    assert_eq!(count, 401);
+    assert_eq!(count.files, 401);
     for f in &files {
         assert_eq!(
             std::fs::read_to_string(out.join(&f.path)).unwrap(),

@@ -9,11 +9,16 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use crate::output::{OutputFile, Sink, WriteError};
+
+mod compare;
+mod place;
+
+use place::Place;
 
 pub const MANIFEST: &str = ".berrys-manifest";
 const MANIFEST_HEADER: &str = "# Files written by berrys. The next `berrys render` replaces exactly these;\n# other files in this directory are left alone.\n";
@@ -28,6 +33,24 @@ pub enum EmitError {
     },
     #[error("{0} is not a directory")]
     NotADirectory(PathBuf),
+    #[error("{path} cannot be the output directory: it {why}")]
+    Unusable { path: PathBuf, why: String },
+    #[error(
+        "{dir} holds {n} path(s) berrys did not write where it would write:{list}\n  help: move them out of the output directory (or delete them) and render again; berrys replaces only the files its .berrys-manifest lists",
+        n = conflicts.len(),
+        list = conflicts_text(conflicts)
+    )]
+    Conflicts {
+        dir: PathBuf,
+        conflicts: Vec<Conflict>,
+    },
+    /// The swap failed half-way and the previous output could not be put back.
+    #[error("cannot move the new output into {dir} ({source}); the previous output is in {old}")]
+    Misplaced {
+        dir: PathBuf,
+        old: PathBuf,
+        source: io::Error,
+    },
     #[error(transparent)]
     Write(#[from] WriteError),
     /// The producer of the files failed (its own error, or a file it could not write).
@@ -79,14 +102,71 @@ fn previous_manifest(dir: &Path) -> BTreeSet<String> {
 /// Writes the files `produce` hands to its sink (plus the manifest) as the new contents of
 /// `dir`, atomically with respect to failures: everything is staged in a sibling directory
 /// first, and `dir` is only replaced once the stage is complete. Files in `dir` that the
-/// previous manifest does not list are carried over untouched. Each file goes to disk as
-/// soon as the sink receives it (from any thread), so the output never has to be held in
-/// memory at once. Returns how many files were written, the manifest included.
+/// previous manifest does not list are carried over untouched; a file berrys would write
+/// where such a file (or a symbolic link, or a directory) is refuses the whole render. Each
+/// file goes to disk as soon as the sink receives it (from any thread), so the output never
+/// has to be held in memory at once.
 pub fn write_with<E: Into<Box<dyn std::error::Error + Send + Sync>>>(
     dir: &Path,
     produce: impl FnOnce(&Sink<'_>) -> Result<(), E>,
-) -> Result<usize, EmitError> {
+) -> Result<Written, EmitError> {
     Stage::prepare(dir)?.write(produce)
+}
+
+/// What a render left in the output directory.
+#[derive(Debug)]
+pub struct Written {
+    /// Files written, the manifest included.
+    pub files: usize,
+    /// The directory written: `--out` resolved.
+    pub dir: PathBuf,
+    /// Things the user should know that did not stop the render (leftovers of interrupted
+    /// runs, a previous output that could not be removed).
+    pub notes: Vec<String>,
+}
+
+/// A path of the previous output that berrys did not write, standing where it would write.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Conflict {
+    /// Relative to the output directory.
+    pub path: String,
+    pub kind: ConflictKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ConflictKind {
+    /// A file of the user's where berrys writes one.
+    File,
+    /// A symbolic link where berrys writes a file or a directory of files: writing there
+    /// would write outside the output.
+    Link,
+    /// A file where berrys needs a directory.
+    FileForDirectory,
+    /// A directory of the user's files where berrys writes a file.
+    Directory,
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = match self.kind {
+            ConflictKind::File => "a file berrys did not write is where it writes one",
+            ConflictKind::Link => {
+                "a symbolic link is where berrys writes; it never writes through one"
+            }
+            ConflictKind::FileForDirectory => "a file is where berrys writes a directory",
+            ConflictKind::Directory => "a directory is where berrys writes a file",
+        };
+        write!(f, "{}: {what}", self.path)
+    }
+}
+
+fn conflicts_text(conflicts: &[Conflict]) -> String {
+    let mut s = String::new();
+    for c in conflicts {
+        s.push_str("\n  ");
+        s.push_str(&c.to_string());
+    }
+    s
 }
 
 /// A staging directory next to an output directory, holding (hard links to) the files of
@@ -94,41 +174,80 @@ pub fn write_with<E: Into<Box<dyn std::error::Error + Send + Sync>>>(
 /// can run while the platform is still being read and linted.
 #[derive(Debug)]
 pub struct Stage {
-    dir: PathBuf,
+    place: Place,
     stage: PathBuf,
-    old: PathBuf,
-    /// The previous output's files carried into the stage.
-    carried: BTreeSet<PathBuf>,
+    /// What the previous output held that berrys did not write.
+    carried: Carried,
     /// The files the previous render wrote (its manifest).
     previous: BTreeSet<String>,
     /// Files of the previous output linked into the stage because they were unchanged.
     linked: Mutex<BTreeSet<String>>,
     /// Directories made in the stage.
     made_dirs: Mutex<BTreeSet<PathBuf>>,
+    /// Paths refused, with what stands there.
+    conflicts: Mutex<BTreeSet<Conflict>>,
+    notes: Vec<String>,
+}
+
+/// The previous output's entries that berrys did not write, by path relative to it.
+#[derive(Debug, Default)]
+struct Carried {
+    /// Files and symbolic links.
+    files: BTreeSet<String>,
+    links: BTreeSet<String>,
+    /// Directories that still hold something after berrys' own files are taken out.
+    dirs: BTreeSet<String>,
+    /// Every real directory of the previous output ("" for the top): only through these are
+    /// previous files read.
+    real_dirs: BTreeSet<String>,
+}
+
+impl Carried {
+    /// What stands where berrys would write `path`.
+    fn conflict(&self, path: &str) -> Option<Conflict> {
+        if self.files.is_empty() && self.dirs.is_empty() {
+            return None;
+        }
+        let found = |at: &str, kind| {
+            Some(Conflict {
+                path: at.to_string(),
+                kind,
+            })
+        };
+        for (i, _) in path.match_indices('/') {
+            let dir = &path[..i];
+            if self.links.contains(dir) {
+                return found(dir, ConflictKind::Link);
+            }
+            if self.files.contains(dir) {
+                return found(dir, ConflictKind::FileForDirectory);
+            }
+        }
+        if self.links.contains(path) {
+            found(path, ConflictKind::Link)
+        } else if self.files.contains(path) {
+            found(path, ConflictKind::File)
+        } else if self.dirs.contains(path) {
+            found(path, ConflictKind::Directory)
+        } else {
+            None
+        }
+    }
 }
 
 impl Stage {
     pub fn prepare(dir: &Path) -> Result<Stage, EmitError> {
-        if dir.exists() && !dir.is_dir() {
-            return Err(EmitError::NotADirectory(dir.to_path_buf()));
-        }
-        let parent = match dir.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        fs::create_dir_all(&parent).map_err(io_err("cannot create", &parent))?;
-        let base = dir
-            .file_name()
-            .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-        let pid = std::process::id();
+        let place = Place::resolve(dir)?;
+        let notes = place.clear_stale();
         let mut stage = Stage {
-            dir: dir.to_path_buf(),
-            stage: parent.join(format!(".{base}.berrys-stage-{pid}")),
-            old: parent.join(format!(".{base}.berrys-old-{pid}")),
-            carried: BTreeSet::new(),
+            stage: place.stage(),
+            place,
+            carried: Carried::default(),
             previous: BTreeSet::new(),
             linked: Mutex::default(),
             made_dirs: Mutex::default(),
+            conflicts: Mutex::default(),
+            notes,
         };
         match stage.make() {
             Ok(()) => Ok(stage),
@@ -141,67 +260,74 @@ impl Stage {
 
     /// A fresh stage directory holding the previous output's files that berrys did not write.
     fn make(&mut self) -> Result<(), EmitError> {
-        if self.stage.exists() {
-            fs::remove_dir_all(&self.stage).map_err(io_err("cannot remove", &self.stage))?;
+        if fs::symlink_metadata(&self.stage).is_ok() {
+            place::remove_tree(&self.stage).map_err(io_err("cannot remove", &self.stage))?;
         }
         fs::create_dir_all(&self.stage).map_err(io_err("cannot create", &self.stage))?;
-        if self.dir.is_dir() {
-            self.previous = previous_manifest(&self.dir);
-            let ours: BTreeSet<PathBuf> = self.previous.iter().map(PathBuf::from).collect();
-            carry_over(
-                &self.dir,
-                &self.stage,
-                Path::new(""),
-                &ours,
-                &mut self.carried,
-            )?;
+        let dir = &self.place.dir;
+        if fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
+            self.previous = previous_manifest(dir);
+            self.carried.real_dirs.insert(String::new());
+            carry_over(dir, &self.stage, "", &self.previous, &mut self.carried)?;
         }
         Ok(())
     }
 
     /// Removes the stage: nothing is written after all.
     pub fn discard(self) {
-        // Best effort: a leftover stage must not be mistaken for output.
-        let _ = fs::remove_dir_all(&self.stage);
+        // Best effort: a leftover stage of this process is cleared by the next run.
+        let _ = place::remove_tree(&self.stage);
     }
 
     /// The second half of [`write_with`]: the files `produce` hands to the sink go into the
     /// stage, which then replaces the output directory.
     pub fn write<E: Into<Box<dyn std::error::Error + Send + Sync>>>(
-        self,
+        mut self,
         produce: impl FnOnce(&Sink<'_>) -> Result<(), E>,
-    ) -> Result<usize, EmitError> {
-        let result = self.fill_and_swap(produce);
-        if result.is_err() {
-            self.discard();
+    ) -> Result<Written, EmitError> {
+        match self.fill(produce) {
+            Ok(files) => {
+                let left = self.place.install(&self.stage);
+                match left {
+                    Ok(note) => {
+                        self.notes.extend(note);
+                        Ok(Written {
+                            files,
+                            dir: self.place.dir,
+                            notes: self.notes,
+                        })
+                    }
+                    Err(e) => {
+                        self.discard();
+                        Err(e)
+                    }
+                }
+            }
+            Err(e) => {
+                self.discard();
+                Err(e)
+            }
         }
-        result
     }
 
-    fn fill_and_swap<E: Into<Box<dyn std::error::Error + Send + Sync>>>(
+    /// Fills the stage; the number of files written, the manifest included.
+    fn fill<E: Into<Box<dyn std::error::Error + Send + Sync>>>(
         &self,
         produce: impl FnOnce(&Sink<'_>) -> Result<(), E>,
     ) -> Result<usize, EmitError> {
         let written = Mutex::new(BTreeSet::new());
         let sink = |f: OutputFile| self.receive(f, &written);
         produce(&sink).map_err(|e| EmitError::Produce(e.into()))?;
+        let conflicts = std::mem::take(&mut *self.conflicts.lock().map_err(|_| self.locked())?);
+        if !conflicts.is_empty() {
+            return Err(EmitError::Conflicts {
+                dir: self.place.dir.clone(),
+                conflicts: conflicts.into_iter().collect(),
+            });
+        }
         let paths = std::mem::take(&mut *written.lock().map_err(|_| self.locked())?);
         sink(manifest_of(paths.iter().map(String::as_str)))?;
-        let count = paths.len() + 1;
-
-        let (dir, stage, old) = (&self.dir, &self.stage, &self.old);
-        if dir.exists() {
-            fs::rename(dir, old).map_err(io_err("cannot move aside", dir))?;
-            if let Err(e) = fs::rename(stage, dir) {
-                // Put the previous output back before reporting.
-                let _ = fs::rename(old, dir);
-                return Err(io_err("cannot move into place", dir)(e));
-            }
-            remove_tree(old)?;
-        } else {
-            fs::rename(stage, dir).map_err(io_err("cannot move into place", dir))?;
-        }
-        Ok(count)
+        Ok(paths.len() + 1)
     }
 
     fn locked(&self) -> WriteError {
@@ -209,8 +335,16 @@ impl Stage {
     }
 
     /// What the sink does with one file: into the stage, or linked there from the previous
-    /// output when it already holds these bytes. `written` records the paths written.
+    /// output when it already holds these bytes; refused when something berrys did not
+    /// write stands in its way. `written` records the paths written.
     fn receive(&self, f: OutputFile, written: &Mutex<BTreeSet<String>>) -> Result<(), WriteError> {
+        if let Some(conflict) = self.carried.conflict(&f.path) {
+            self.conflicts
+                .lock()
+                .map_err(|_| self.locked())?
+                .insert(conflict);
+            return Ok(());
+        }
         let path = self.stage.join(&f.path);
         if let Some(p) = path.parent() {
             // Created under the lock: another thread must not write into a directory that
@@ -237,17 +371,19 @@ impl Stage {
             }
             return write_file(&f, &path).map_err(write_err("cannot write", &path));
         }
-        // A carried-over file of the same name is replaced, never written through.
-        if self.carried.contains(Path::new(&f.path)) {
-            fs::remove_file(&path).map_err(write_err("cannot replace", &path))?;
-        }
         // The previous render's file, when it already holds these bytes, is linked into the
         // stage instead: no file to create and fill now, none to free with the old output,
-        // and it keeps its modification time.
-        let kept = self.previous.contains(&f.path) && {
-            let previous = self.dir.join(&f.path);
-            holds(&previous, &f) && fs::hard_link(&previous, &path).is_ok()
-        };
+        // and it keeps its modification time. Only a file reached through real directories
+        // of the output: never one a symbolic link leads to.
+        let kept = self.previous.contains(&f.path)
+            && self
+                .carried
+                .real_dirs
+                .contains(f.path.rsplit_once('/').map_or("", |(dir, _)| dir))
+            && {
+                let previous = self.place.dir.join(&f.path);
+                compare::holds(&previous, &f) && fs::hard_link(&previous, &path).is_ok()
+            };
         if kept {
             self.linked
                 .lock()
@@ -290,85 +426,6 @@ fn write_file(file: &OutputFile, path: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Whether `path` is a regular file (not a link to one) holding exactly `file`'s bytes (its
-/// contents, then its pieces). A changed file usually differs in its size, known before
-/// anything is read; the bytes are read and compared a buffer at a time, into a buffer each
-/// thread keeps (a fresh one per file would be zeroed every time).
-fn holds(path: &Path, file: &OutputFile) -> bool {
-    thread_local! {
-        static BUFFER: std::cell::RefCell<Box<[u8]>> = std::cell::RefCell::new(vec![0; 1 << 16].into());
-    }
-    let Ok(meta) = fs::symlink_metadata(path) else {
-        return false;
-    };
-    if !meta.is_file() || meta.len() != file.len() as u64 {
-        return false;
-    }
-    let Ok(opened) = fs::File::open(path) else {
-        return false;
-    };
-    BUFFER.with_borrow_mut(|buffer| {
-        let mut read = Reading {
-            file: opened,
-            buffer,
-            at: 0,
-            end: 0,
-        };
-        read.matches(file.contents.as_bytes())
-            && file
-                .each_piece_chunk(|chunk| read.matches(chunk.as_bytes()).then_some(()).ok_or(()))
-                .is_ok()
-            && read.at_end()
-    })
-}
-
-/// A file read a buffer at a time and compared with expected bytes given in parts.
-struct Reading<'b> {
-    file: fs::File,
-    buffer: &'b mut [u8],
-    /// The part of the buffer read but not compared yet.
-    at: usize,
-    end: usize,
-}
-
-impl Reading<'_> {
-    /// Whether the file's next bytes are `expected`.
-    fn matches(&mut self, mut expected: &[u8]) -> bool {
-        while !expected.is_empty() {
-            if self.at == self.end && !self.fill() {
-                return false;
-            }
-            let n = (self.end - self.at).min(expected.len());
-            if self.buffer[self.at..self.at + n] != expected[..n] {
-                return false;
-            }
-            self.at += n;
-            expected = &expected[n..];
-        }
-        true
-    }
-
-    /// Whether every byte of the file has been compared.
-    fn at_end(&mut self) -> bool {
-        self.at == self.end && !self.fill()
-    }
-
-    /// Reads the next buffer; false at the end of the file or on an error.
-    fn fill(&mut self) -> bool {
-        loop {
-            match self.file.read(self.buffer) {
-                Ok(0) => return false,
-                Ok(n) => {
-                    (self.at, self.end) = (0, n);
-                    return true;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return false,
-            }
-        }
-    }
-}
-
 /// Replaces the hard link at `path` by a file of its own with the same contents.
 fn unshare(path: &Path) -> io::Result<()> {
     let contents = fs::read(path)?;
@@ -376,55 +433,50 @@ fn unshare(path: &Path) -> io::Result<()> {
     fs::write(path, contents)
 }
 
-/// Removes a directory tree, its top-level subdirectories on threads of their own: removing
-/// 20,000 files from one thread is a noticeable share of a large render.
-fn remove_tree(dir: &Path) -> Result<(), EmitError> {
-    let entries: Vec<PathBuf> = fs::read_dir(dir)
-        .map_err(io_err("cannot read", dir))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.symlink_metadata().is_ok_and(|m| m.is_dir()))
-        .collect();
-    let results = crate::parallel::map(&entries, |sub| {
-        fs::remove_dir_all(sub).map_err(io_err("cannot remove", sub))
-    });
-    results
-        .into_iter()
-        .collect::<Result<Vec<()>, EmitError>>()?;
-    fs::remove_dir_all(dir).map_err(io_err("cannot remove", dir))
-}
-
-/// Hard-links (or copies) every entry of `from` that berrys did not write into `to`, and
-/// records the files it carried.
+/// Hard-links (or copies) every entry of `from_root/rel` that berrys did not write (`ours`)
+/// into `to_root`, and records what it carried. Symbolic links are carried as links, never
+/// followed.
 fn carry_over(
     from_root: &Path,
     to_root: &Path,
-    rel: &Path,
-    ours: &BTreeSet<PathBuf>,
-    carried: &mut BTreeSet<PathBuf>,
+    rel: &str,
+    ours: &BTreeSet<String>,
+    carried: &mut Carried,
 ) -> Result<(), EmitError> {
     let from = from_root.join(rel);
     let entries = fs::read_dir(&from).map_err(io_err("cannot read", &from))?;
     for entry in entries {
         let entry = entry.map_err(io_err("cannot read", &from))?;
-        let rel_path = rel.join(entry.file_name());
-        // The directory entry's own type (no stat of each of thousands of files); a
-        // symbolic link is carried as a link, never followed.
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let rel_path = if rel.is_empty() {
+            name.into_owned()
+        } else {
+            format!("{rel}/{name}")
+        };
+        // The directory entry's own type (no stat of each of thousands of files).
         let kind = entry
             .file_type()
             .map_err(io_err("cannot read", &entry.path()))?;
         let target = to_root.join(&rel_path);
         if kind.is_dir() {
             fs::create_dir_all(&target).map_err(io_err("cannot create", &target))?;
+            carried.real_dirs.insert(rel_path.clone());
             carry_over(from_root, to_root, &rel_path, ours, carried)?;
             // Directories that held only berrys' files disappear with them.
             if fs::read_dir(&target).is_ok_and(|mut d| d.next().is_none()) {
                 let _ = fs::remove_dir(&target);
+            } else {
+                carried.dirs.insert(rel_path);
             }
-        } else if !ours.contains(&rel_path) && rel_path != Path::new(MANIFEST) {
+        } else if !ours.contains(&rel_path) && rel_path != MANIFEST {
             if fs::hard_link(entry.path(), &target).is_err() {
                 fs::copy(entry.path(), &target).map_err(io_err("cannot copy", &entry.path()))?;
             }
-            carried.insert(rel_path);
+            if kind.is_symlink() {
+                carried.links.insert(rel_path.clone());
+            }
+            carried.files.insert(rel_path);
         }
     }
     Ok(())
