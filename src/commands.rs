@@ -20,6 +20,8 @@ pub const EXIT_ERROR: i32 = 2;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DiagnosticFormat {
     Human,
+    /// One line per diagnostic, to standard output.
+    Concise,
     Json,
     /// SARIF 2.1.0, for code-scanning tools.
     Sarif,
@@ -53,18 +55,12 @@ fn report(
     match output.format {
         DiagnosticFormat::Human => {
             let _ = err.write_all(report::render_human(diags, source, output.color).as_bytes());
-            let errors = diags
-                .iter()
-                .filter(|d| d.severity == Severity::Error)
-                .count();
-            let warnings = diags.len() - errors;
             if !diags.is_empty() {
-                let _ = writeln!(
-                    err,
-                    "{}: {errors} error(s), {warnings} warning(s)",
-                    source.name
-                );
+                let _ = writeln!(err, "{}: {}", source.name, tally(diags));
             }
+        }
+        DiagnosticFormat::Concise => {
+            let _ = out.write_all(report::to_concise(diags, source).as_bytes());
         }
         DiagnosticFormat::Json => {
             let json: Vec<_> = diags.iter().map(|d| report::to_json(d, source)).collect();
@@ -79,6 +75,23 @@ fn report(
             let _ = out.write_all(report::to_github(diags, source).as_bytes());
         }
     }
+}
+
+/// `3 error(s), 1 warning(s)`, and whether more were found than are shown.
+fn tally(diags: &[Diagnostic]) -> String {
+    let too_many = diagnostic::codes::TOO_MANY.code;
+    let shown = diags.iter().filter(|d| d.code != too_many);
+    let errors = shown
+        .clone()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let warnings = shown.count() - errors;
+    let more = if diags.iter().any(|d| d.code == too_many) {
+        ", and more not shown"
+    } else {
+        ""
+    };
+    format!("{errors} error(s), {warnings} warning(s){more}")
 }
 
 /// Compiles and lints; reports compile errors or findings. `Err` carries the exit code (2).
@@ -277,15 +290,22 @@ fn lint_for_render(
         None => Envs::All,
     };
     let (_, linted) = check_and_report(&opts.file, envs, opts.output, out, err)?;
-    let errors = linted
-        .findings
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
-    if errors > 0 {
+    // Render is blocked by exactly what fails `lint`: `[lint] fail_on = "warning"` makes
+    // warnings block it too, so output that CI would reject is never written.
+    let fail_on = linted.config.fail_on;
+    if crate::lint::fails(&linted.findings, fail_on) {
+        let blocking = linted
+            .findings
+            .iter()
+            .filter(|d| d.severity == Severity::Error || fail_on == Severity::Warning)
+            .count();
+        let what = match fail_on {
+            Severity::Error => "lint error(s) block",
+            Severity::Warning => "lint finding(s) block (`[lint] fail_on = \"warning\"`)",
+        };
         let _ = writeln!(
             err,
-            "error: {errors} lint error(s) block rendering; nothing was written"
+            "error: {blocking} {what} rendering; nothing was written"
         );
         return Err(EXIT_FINDINGS);
     }

@@ -73,6 +73,58 @@ pub mod codes {
         code: "BR002",
         name: "unknown-reference",
     };
+    /// The end of a phase's report: more problems than [`super::MAX_PER_PHASE`].
+    pub const TOO_MANY: Code = Code {
+        code: "too-many",
+        name: "too-many-errors",
+    };
+}
+
+/// How many diagnostics of one compile phase (syntax, schema, model and graph) are
+/// reported; the rest are counted. A file of junk has a problem on every line, and the
+/// first hundred say what is wrong as well as all of them.
+pub const MAX_PER_PHASE: usize = 100;
+
+/// The first [`MAX_PER_PHASE`] of a phase's diagnostics (in order), then, if there were
+/// more, one that says how many more `phase` errors there are (`omitted`, beyond those in
+/// `diags`, when the phase stopped counting itself).
+pub fn capped(mut diags: Vec<Diagnostic>, phase: &str, omitted: Omitted) -> Vec<Diagnostic> {
+    let beyond = diags.len().saturating_sub(MAX_PER_PHASE);
+    let at = diags
+        .get(MAX_PER_PHASE)
+        .map(|d| d.primary.span.clone())
+        .or_else(|| diags.last().map(|d| d.primary.span.end..d.primary.span.end));
+    diags.truncate(MAX_PER_PHASE);
+    let message = match omitted {
+        Omitted::Counted(n) if n + beyond > 0 => {
+            format!("{} more {phase} error(s) not shown", n + beyond)
+        }
+        Omitted::Uncounted { from_line } => format!(
+            "more {phase} errors from line {from_line} on not shown (checking stopped there)"
+        ),
+        Omitted::Counted(_) => return diags,
+    };
+    diags.push(
+        Diagnostic::new(
+            codes::TOO_MANY,
+            message,
+            at.unwrap_or(0..0),
+            "the first not shown",
+        )
+        .with_help(format!(
+            "berrys reports the first {MAX_PER_PHASE} errors of each phase: fix these and run again"
+        )),
+    );
+    diags
+}
+
+/// What a phase left out of its diagnostics before [`capped`] saw them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Omitted {
+    /// This many more, counted.
+    Counted(usize),
+    /// An unknown number from this line (1-based) on: the phase stopped.
+    Uncounted { from_line: usize },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -104,7 +156,7 @@ impl Diagnostic {
             code: code.to_string(),
             name: name.to_string(),
             severity: Severity::Error,
-            message: message.into(),
+            message: shorten(message.into()),
             primary: Label::new(span, label),
             secondary: Vec::new(),
             help: None,
@@ -154,6 +206,26 @@ pub fn suggest<'a>(found: &str, candidates: impl IntoIterator<Item = &'a str>) -
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
         .map(|(_, c)| c)
+}
+
+/// The longest message kept whole: a message quotes the values it is about, and a value
+/// may be a whole minified line.
+pub const MAX_MESSAGE: usize = 500;
+
+/// A message cut to its first [`MAX_MESSAGE`] bytes or so, with `…` and its last words.
+fn shorten(message: String) -> String {
+    if message.len() <= MAX_MESSAGE {
+        return message;
+    }
+    let floor = |mut i: usize| {
+        while !message.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let head = floor(MAX_MESSAGE * 3 / 5);
+    let tail = floor(message.len() - MAX_MESSAGE / 5);
+    format!("{} … {}", &message[..head], &message[tail..])
 }
 
 /// BR002: `unknown <kind> `name``, with the closest of `known` as a suggestion, or the

@@ -125,7 +125,11 @@ pub fn compile(source: &SourceFile, envs: Envs<'_>) -> Result<Vec<Compiled>, Com
     } else {
         let mut diags = diagnostic::merge_and_sort(diags);
         diagnostic::mark_everywhere(&mut diags, selected.len());
-        Err(CompileError::Diagnostics(diags))
+        Err(CompileError::Diagnostics(diagnostic::capped(
+            diags,
+            "model",
+            diagnostic::Omitted::Counted(0),
+        )))
     }
 }
 

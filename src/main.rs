@@ -83,12 +83,16 @@ enum Command {
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Human,
+    /// One line per diagnostic: `file:line:col: CODE [level] name: message`.
+    Concise,
     Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum LintFormat {
     Human,
+    /// One line per finding: `file:line:col: CODE [level] name: message`.
+    Concise,
     Json,
     Sarif,
     Github,
@@ -121,6 +125,7 @@ fn main() -> ExitCode {
     let output = |format: Format| Output {
         format: match format {
             Format::Human => DiagnosticFormat::Human,
+            Format::Concise => DiagnosticFormat::Concise,
             Format::Json => DiagnosticFormat::Json,
         },
         color,
@@ -140,6 +145,7 @@ fn main() -> ExitCode {
                 output: Output {
                     format: match format {
                         LintFormat::Human => DiagnosticFormat::Human,
+                        LintFormat::Concise => DiagnosticFormat::Concise,
                         LintFormat::Json => DiagnosticFormat::Json,
                         LintFormat::Sarif => DiagnosticFormat::Sarif,
                         LintFormat::Github => DiagnosticFormat::Github,

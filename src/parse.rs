@@ -11,7 +11,7 @@
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, MAX_PER_PHASE, Omitted, capped};
 use crate::source::SourceFile;
 
 pub type Document<'a> = Spanned<DeTable<'a>>;
@@ -28,27 +28,68 @@ pub fn parse<'a>(
     if let Some(doc) = parse_in_halves(&source.text, scratch) {
         return Ok(doc);
     }
-    let (table, errors) = DeTable::parse_recoverable(&source.text);
-    if errors.is_empty() {
+    if let Ok(table) = DeTable::parse(&source.text) {
         return Ok(table);
     }
-    let diags = errors
-        .iter()
-        .map(|e| {
-            let span = e.span().unwrap_or(0..0);
-            let message = e.message().trim().replace('\n', "; ");
-            Diagnostic::new(
-crate::diagnostic::codes::SYNTAX,
-                format!("invalid TOML: {message}"),
-                span,
-                "here",
-            )
-            .with_help(
-                "platform.toml must be valid TOML 1.0: `key = value` pairs under `[table]` headers, strings in double quotes",
-            )
-        })
-        .collect();
-    Err(diags)
+    Err(syntax_errors(source))
+}
+
+/// The syntax errors of a file that does not parse: the first [`MAX_PER_PHASE`] and a note
+/// of the rest. A recovering parse reports every error, so on a file of junk it builds one
+/// per line, costing memory and time without end. It therefore runs on a growing prefix of
+/// the file (cut at a line start) until that holds more errors than are reported, or is the
+/// whole file; errors on a prefix's last line are the cut's and are not trusted.
+fn syntax_errors(source: &SourceFile) -> Vec<Diagnostic> {
+    let text = &source.text;
+    let mut len = 64 << 10;
+    loop {
+        let whole = len >= text.len();
+        let cut = if whole {
+            text.len()
+        } else {
+            text[..len].rfind('\n').map_or(len, |i| i + 1)
+        };
+        let trusted_end = if whole {
+            usize::MAX
+        } else {
+            text[..cut.saturating_sub(1)]
+                .rfind('\n')
+                .map_or(0, |i| i + 1)
+        };
+        let (_, errors) = DeTable::parse_recoverable(&text[..cut]);
+        let diags: Vec<Diagnostic> = errors
+            .iter()
+            .map(|e| (e, e.span().unwrap_or(0..0)))
+            .filter(|(_, span)| span.start < trusted_end)
+            .map(|(e, span)| syntax_error(e, span))
+            .collect();
+        let mut diags = diags;
+        diags.sort_by_key(|d| d.primary.span.start);
+        if whole || diags.len() > MAX_PER_PHASE {
+            let omitted = if whole {
+                Omitted::Counted(0)
+            } else {
+                Omitted::Uncounted {
+                    from_line: source.line_col(diags[MAX_PER_PHASE].primary.span.start).0,
+                }
+            };
+            return capped(diags, "syntax", omitted);
+        }
+        len *= 4;
+    }
+}
+
+fn syntax_error(e: &toml::de::Error, span: std::ops::Range<usize>) -> Diagnostic {
+    let message = e.message().trim().replace('\n', "; ");
+    Diagnostic::new(
+        crate::diagnostic::codes::SYNTAX,
+        format!("invalid TOML: {message}"),
+        span,
+        "here",
+    )
+    .with_help(
+        "platform.toml must be valid TOML 1.0: `key = value` pairs under `[table]` headers, strings in double quotes",
+    )
 }
 
 /// The tree of `text` parsed as two halves on two threads, or `None` when that could differ

@@ -6,18 +6,62 @@
 use std::fmt;
 use std::ops::Range;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    SourceCode, SourceSpan, SpanContents,
+};
 use serde::Serialize;
 
 use crate::diagnostic::{Diagnostic, Label, Severity};
 use crate::source::SourceFile;
 
+/// Lines longer than this are not quoted: the diagnostic names its place instead. A snippet
+/// of a minified or generated line helps nobody, and miette's layout cannot pad to columns
+/// beyond 65,535.
+pub const MAX_QUOTED_LINE: usize = 400;
+
+/// The source as miette reads it: each snippet found through the line index, so quoting a
+/// diagnostic costs the lines it shows, not the file before them; and exactly the lines a
+/// label covers (plus the context asked for), so labels on distant lines are quoted as
+/// separate snippets, each headed by its own place, instead of one that runs from the first
+/// to the last.
+struct Quoted<'a>(&'a SourceFile);
+
+impl SourceCode for Quoted<'_> {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let source = self.0;
+        let start = source.clamp(span.offset());
+        let end = source.clamp(span.offset() + span.len()).max(start);
+        let first = source.line_of(start);
+        let last = source.line_of(end.saturating_sub(1).max(start));
+        let from = first.saturating_sub(before);
+        let to = (last + after).min(source.line_count() - 1);
+        let data = source.line_range(from).start..source.line_range(to).end;
+        let column = start - source.line_range(first).start;
+        Ok(Box::new(MietteSpanContents::new_named(
+            source.name.clone(),
+            &source.text.as_bytes()[data.clone()],
+            SourceSpan::from(data.start..data.end),
+            from,
+            column,
+            to - from + 1,
+        )))
+    }
+}
+
 /// Binds a diagnostic to its source for miette's renderer.
 struct Bound<'a> {
     diag: &'a Diagnostic,
-    source: NamedSource<String>,
+    source: Quoted<'a>,
     clamp: &'a SourceFile,
     locate: bool,
+    /// Whether the source is quoted; if not, the labels are listed under the message.
+    quote: bool,
 }
 
 impl fmt::Debug for Bound<'_> {
@@ -59,25 +103,33 @@ impl miette::Diagnostic for Bound<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        let mut lines: Vec<String> = Vec::new();
+        if !self.quote {
+            let d = self.diag;
+            for l in std::iter::once(&d.primary).chain(&d.secondary) {
+                let (line, col) = self.clamp.line_col(l.span.start);
+                lines.push(format!("at {line}:{col} (line not quoted): {}", l.text));
+            }
+        }
+        lines.extend(self.diag.help.clone());
         // A problem found in every environment checked needs no list of them.
         let envs = &self.diag.envs;
-        let env_note = (!envs.is_empty() && !self.diag.everywhere).then(|| {
+        if !envs.is_empty() && !self.diag.everywhere {
             let s = if envs.len() == 1 { "" } else { "s" };
-            format!("in environment{s}: {}", envs.join(", "))
-        });
-        match (&self.diag.help, env_note) {
-            (Some(h), Some(e)) => Some(Box::new(format!("{h}\n{e}"))),
-            (Some(h), None) => Some(Box::new(h.clone())),
-            (None, Some(e)) => Some(Box::new(e)),
-            (None, None) => None,
+            lines.push(format!("in environment{s}: {}", envs.join(", ")));
         }
+        (!lines.is_empty()).then(|| Box::new(lines.join("\n")) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&self.source)
+        self.quote
+            .then_some(&self.source as &dyn miette::SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        if !self.quote {
+            return None;
+        }
         let d = self.diag;
         let to_span = |l: &Label, primary: bool| {
             let span = self.clamp.clamp_span(&l.span);
@@ -104,15 +156,20 @@ pub fn render_human(diags: &[Diagnostic], source: &SourceFile, color: bool) -> S
     };
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_links(false)
-        .with_width(100);
+        .with_width(100)
+        .with_context_lines(0);
     let mut out = String::new();
     for d in diags {
+        let quote = std::iter::once(&d.primary)
+            .chain(&d.secondary)
+            .all(|l| quotable(source, &l.span));
         let render = |locate: bool| {
             let bound = Bound {
                 diag: d,
-                source: NamedSource::new(source.name.clone(), source.text.clone()),
+                source: Quoted(source),
                 clamp: source,
-                locate,
+                locate: locate || !quote,
+                quote,
             };
             let mut text = String::new();
             if handler.render_report(&mut text, &bound).is_err() {
@@ -130,10 +187,35 @@ pub fn render_human(diags: &[Diagnostic], source: &SourceFile, color: bool) -> S
         if first_header.is_some_and(|h| h != primary_header) {
             text = render(true);
         }
-        out.push_str(&text);
+        push_with_elisions(&mut out, &text);
         out.push('\n');
     }
     out
+}
+
+/// Appends a rendered diagnostic, marking with `⋮` the lines left out between two snippets
+/// of it (a snippet closes with `╰──`, the next opens with `╭─[`).
+fn push_with_elisions(out: &mut String, text: &str) {
+    let mut closed: Option<usize> = None;
+    for line in text.split_inclusive('\n') {
+        if let Some(indent) = closed.take()
+            && line.contains("╭─[")
+        {
+            out.push_str(&" ".repeat(indent));
+            out.push_str("⋮\n");
+        }
+        if line.contains("╰──") {
+            closed = line.find('╰').map(|at| line[..at].chars().count());
+        }
+        out.push_str(line);
+    }
+}
+
+/// Whether every line a span touches is short enough to quote.
+fn quotable(source: &SourceFile, span: &Range<usize>) -> bool {
+    let span = source.clamp_span(span);
+    (source.line_of(span.start)..=source.line_of(span.end))
+        .all(|line| source.line_range(line).len() <= MAX_QUOTED_LINE + 1)
 }
 
 /// The machine-readable form of one diagnostic (`--format json`).
@@ -310,6 +392,31 @@ fn sarif_uri(path: &str) -> String {
         } else {
             out.push_str(&format!("%{b:02X}"));
         }
+    }
+    out
+}
+
+/// One line per diagnostic, `file:line:col: CODE [level] name: message`, for editors and
+/// grep; the name is left out where it is the code (`syntax`, `schema`). Newlines in a
+/// message become `; `.
+pub fn to_concise(diags: &[Diagnostic], source: &SourceFile) -> String {
+    let mut out = String::new();
+    for d in diags {
+        let (line, col) = source.line_col(d.primary.span.start);
+        let level = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let name = if d.name == d.code {
+            String::new()
+        } else {
+            format!(" {}", d.name)
+        };
+        let message = d.message.replace('\n', "; ");
+        out.push_str(&format!(
+            "{}:{line}:{col}: {} [{level}]{name}: {message}\n",
+            source.name, d.code
+        ));
     }
     out
 }

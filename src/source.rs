@@ -42,6 +42,28 @@ impl SourceFile {
         offset
     }
 
+    /// The 0-based line holding a byte offset (clamped to the text).
+    pub fn line_of(&self, offset: usize) -> usize {
+        let offset = self.clamp(offset);
+        self.line_starts.partition_point(|&s| s <= offset) - 1
+    }
+
+    /// How many lines the text has (a final line without a newline counts).
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
+    /// The bytes of a 0-based line, its newline included.
+    pub fn line_range(&self, line: usize) -> Range<usize> {
+        let line = line.min(self.line_starts.len() - 1);
+        let end = self
+            .line_starts
+            .get(line + 1)
+            .copied()
+            .unwrap_or(self.text.len());
+        self.line_starts[line]..end
+    }
+
     pub fn clamp_span(&self, span: &Range<usize>) -> Range<usize> {
         let start = self.clamp(span.start);
         let end = self.clamp(span.end).max(start);

@@ -267,10 +267,20 @@ fn pattern_explanation(def: Option<&str>) -> Option<&'static str> {
 
 pub fn validate(instance: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    for error in validator().iter_errors(instance) {
+    let mut errors = validator().iter_errors(instance);
+    for error in errors.by_ref() {
         report(&error, index, &mut out);
+        if out.len() > crate::diagnostic::MAX_PER_PHASE {
+            break;
+        }
     }
-    out
+    // The rest are counted, not described: the errors come one at a time.
+    let rest = errors.count();
+    crate::diagnostic::capped(
+        crate::diagnostic::merge_and_sort(out),
+        "schema",
+        crate::diagnostic::Omitted::Counted(rest),
+    )
 }
 
 fn schema_error(message: String, span: Range<usize>, label: impl Into<String>) -> Diagnostic {
