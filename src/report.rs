@@ -457,3 +457,33 @@ pub fn to_github(diags: &[Diagnostic], source: &SourceFile) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Quoting a line costs that line: the snippet of the last line of a long file holds
+    /// only it, so rendering N diagnostics is linear in N.
+    #[test]
+    fn a_snippet_holds_only_the_lines_it_shows() {
+        let text: String = (0..100_000).map(|i| format!("key{i} = {i}\n")).collect();
+        let source = SourceFile::new("big.toml", text);
+        let last = source.line_range(99_999);
+        let quoted = Quoted(&source);
+        let span = SourceSpan::from(last.start..last.start + 3);
+        let contents = quoted.read_span(&span, 0, 0).unwrap();
+        assert_eq!(contents.data(), b"key99999 = 99999\n");
+        assert_eq!((contents.line(), contents.line_count()), (99_999, 1));
+        let contents = quoted.read_span(&span, 2, 5).unwrap();
+        // Two lines before, and after it only the empty line the final newline starts.
+        assert_eq!((contents.line(), contents.line_count()), (99_997, 4));
+    }
+
+    #[test]
+    fn lines_longer_than_the_limit_are_not_quoted() {
+        let source = SourceFile::new("x", format!("a = 1\nb = \"{}\"\n", "x".repeat(500)));
+        assert!(quotable(&source, &(0..1)));
+        assert!(!quotable(&source, &(6..7)));
+        assert!(!quotable(&source, &(0..8)), "a span reaching a long line");
+    }
+}
