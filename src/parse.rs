@@ -57,13 +57,25 @@ fn syntax_errors(source: &SourceFile) -> Vec<Diagnostic> {
                 .map_or(0, |i| i + 1)
         };
         let (_, errors) = DeTable::parse_recoverable(&text[..cut]);
-        let diags: Vec<Diagnostic> = errors
-            .iter()
-            .map(|e| (e, e.span().unwrap_or(0..0)))
-            .filter(|(_, span)| span.start < trusted_end)
-            .map(|(e, span)| syntax_error(e, span))
-            .collect();
-        let mut diags = diags;
+        let headers = Headers::of(source);
+        // The body of a table defined twice: its keys are "duplicates" only because of that.
+        let mut repeated_bodies: Vec<std::ops::Range<usize>> = Vec::new();
+        let mut diags: Vec<Diagnostic> = Vec::new();
+        for e in &errors {
+            let span = e.span().unwrap_or(0..0);
+            if span.start >= trusted_end || repeated_bodies.iter().any(|b| b.contains(&span.start))
+            {
+                continue;
+            }
+            if e.message().trim() == "duplicate key"
+                && let Some((d, body)) = headers.duplicate(source, span.clone())
+            {
+                repeated_bodies.extend(body);
+                diags.push(d);
+                continue;
+            }
+            diags.push(syntax_error(e, span));
+        }
         diags.sort_by_key(|d| d.primary.span.start);
         if whole || diags.len() > MAX_PER_PHASE {
             let omitted = if whole {
@@ -76,6 +88,103 @@ fn syntax_errors(source: &SourceFile) -> Vec<Diagnostic> {
             return capped(diags, "syntax", omitted);
         }
         len *= 4;
+    }
+}
+
+/// The table headers of a file, by line: what a duplicate key is a duplicate of.
+struct Headers {
+    /// (line, the header's path with its parts trimmed, the span of the path, `[[…]]`).
+    lines: Vec<(usize, String, std::ops::Range<usize>, bool)>,
+}
+
+const DUPLICATE_HELP: &str =
+    "TOML allows each table and each key once: merge the two definitions, or remove one";
+
+impl Headers {
+    fn of(source: &SourceFile) -> Headers {
+        let mut lines = Vec::new();
+        for line in 0..source.line_count() {
+            let range = source.line_range(line);
+            let text = &source.text[range.clone()];
+            let trimmed = text.trim_start();
+            let Some(rest) = trimmed.strip_prefix('[') else {
+                continue;
+            };
+            let (array, rest) = match rest.strip_prefix('[') {
+                Some(r) => (true, r),
+                None => (false, rest),
+            };
+            let Some(end) = rest.find(']') else {
+                continue;
+            };
+            let at = range.start + (text.len() - rest.len());
+            let path: Vec<&str> = rest[..end].split('.').map(str::trim).collect();
+            let inner = rest[..end].trim();
+            let lead = rest[..end].len() - rest[..end].trim_start().len();
+            lines.push((
+                line,
+                path.join("."),
+                at + lead..at + lead + inner.len(),
+                array,
+            ));
+        }
+        Headers { lines }
+    }
+
+    /// The diagnostic for a duplicate key at `span`, pointing at both definitions, and the
+    /// body of a repeated table (whose keys then need no errors of their own).
+    fn duplicate(
+        &self,
+        source: &SourceFile,
+        span: std::ops::Range<usize>,
+    ) -> Option<(Diagnostic, Option<std::ops::Range<usize>>)> {
+        let line = source.line_of(span.start);
+        let here = self.lines.iter().position(|h| h.0 == line);
+        if let Some(i) = here {
+            let (_, path, at, array) = &self.lines[i];
+            let first = self.lines[..i]
+                .iter()
+                .find(|h| &h.1 == path && !h.3 && !array)?;
+            let body_start = source.line_range(line).end;
+            let body_end = self
+                .lines
+                .get(i + 1)
+                .map_or(source.text.len(), |h| source.line_range(h.0).start);
+            let d = Diagnostic::new(
+                crate::diagnostic::codes::SYNTAX,
+                format!("table `[{path}]` is defined twice"),
+                at.clone(),
+                "defined again here",
+            )
+            .with_secondary(first.2.clone(), "first defined here")
+            .with_help(DUPLICATE_HELP);
+            return Some((d, Some(body_start..body_end)));
+        }
+        let key = source.text.get(span.clone())?.trim();
+        let table = self.lines.iter().rev().find(|h| h.0 < line);
+        let from = table.map_or(0, |h| h.0 + 1);
+        let first = (from..line).find_map(|l| {
+            let range = source.line_range(l);
+            let text = &source.text[range.clone()];
+            let lead = text.len() - text.trim_start().len();
+            let rest = text.trim_start().strip_prefix(key)?;
+            rest.trim_start()
+                .starts_with('=')
+                .then(|| range.start + lead..range.start + lead + key.len())
+        })?;
+        let place = table.map_or_else(
+            || "at the top level".to_string(),
+            |h| format!("in `[{}]`", h.1),
+        );
+        let d = Diagnostic::new(
+            crate::diagnostic::codes::SYNTAX,
+            format!("key `{key}` is defined twice {place}"),
+            span,
+            "defined again here",
+        )
+        .with_secondary(first, "first defined here")
+        .with_help(DUPLICATE_HELP);
+        Some((d, None))
     }
 }
 
