@@ -17,7 +17,9 @@
 //! diagnostics) and [`commands`], the only place where render is joined to emit.
 //!
 //! Every phase returns all of its diagnostics; a phase runs only when the ones before it
-//! succeeded, because its input would otherwise be partial.
+//! succeeded, because its input would otherwise be partial, with one exception: past
+//! schema errors, the model and graph still run on the document without the parts that
+//! were wrong ([`beyond_schema_errors`]), so one run reports the problems of every phase.
 
 // What every phase stands on.
 pub mod diagnostic;
@@ -83,11 +85,10 @@ pub fn compile(source: &SourceFile, envs: Envs<'_>) -> Result<Vec<Compiled>, Com
 
     // 2. Validate against the schema, while the tree is deserialised: the raw model is used
     //    only when the schema accepted the document.
-    let (base_raw, schema_errors) =
-        parallel::beside(|| deserialize(&doc), || validate::check(&doc));
-    if !schema_errors.is_empty() {
-        return Err(CompileError::Diagnostics(diagnostic::merge_and_sort(
-            schema_errors,
+    let (base_raw, schema) = parallel::beside(|| deserialize(&doc), || validate::check(&doc));
+    if !schema.is_valid() {
+        return Err(CompileError::Diagnostics(beyond_schema_errors(
+            &doc, schema, envs,
         )));
     }
     let base_raw = Arc::new(base_raw.map_err(|d| CompileError::Diagnostics(vec![*d]))?);
@@ -131,6 +132,94 @@ pub fn compile(source: &SourceFile, envs: Envs<'_>) -> Result<Vec<Compiled>, Com
             diagnostic::Omitted::Counted(0),
         )))
     }
+}
+
+/// Sections whose entries are named tables (`[services.<name>]`): an entry with a schema
+/// error can be left out, and the rest still resolve.
+const NAMED_SECTIONS: &[&str] = &[
+    "services",
+    "scaling",
+    "rate_limits",
+    "pools",
+    "datastores",
+    "environments",
+];
+
+/// The schema's diagnostics, then those the model and graph find in the rest of the
+/// document: each wrong part is left out (a named entry such as `[services.api]`, or an
+/// optional top-level table), and a reference to an entry left out is not reported again
+/// as unknown. When a wrong part cannot be left out (in `[platform]`), or the schema
+/// stopped describing errors, only the schema's diagnostics are returned.
+pub fn beyond_schema_errors(
+    doc: &parse::Document<'_>,
+    schema: validate::Checked,
+    envs: Envs<'_>,
+) -> Vec<Diagnostic> {
+    let mut diags = schema.diagnostics;
+    if !schema.counted_all {
+        return diags;
+    }
+    let mut pruned = doc.clone();
+    let mut left_out: Vec<String> = Vec::new();
+    for at in &schema.invalid {
+        let Some(section) = at.first() else {
+            return diags;
+        };
+        let table = pruned.get_mut();
+        match at.get(1) {
+            Some(name) if NAMED_SECTIONS.contains(&section.as_str()) => {
+                if let Some(toml::de::DeValue::Table(entries)) =
+                    table.get_mut(section.as_str()).map(toml::Spanned::get_mut)
+                {
+                    entries.remove(name.as_str());
+                }
+                left_out.push(name.clone());
+            }
+            _ if section == "platform" => return diags,
+            _ => {
+                // A misspelled section (`[pool.default]`) names what it would have defined.
+                if let Some(toml::de::DeValue::Table(entries)) = table
+                    .remove(section.as_str())
+                    .map(toml::Spanned::into_inner)
+                {
+                    left_out.extend(entries.keys().map(|k| k.get_ref().to_string()));
+                }
+                left_out.push(section.clone());
+            }
+        }
+    }
+    let Ok(raw) = deserialize(&pruned) else {
+        return diags;
+    };
+    let raw = Arc::new(raw);
+    let Ok(selected) = selected_environments(&raw, envs) else {
+        return diags;
+    };
+    let mut later = Vec::new();
+    for env in selected.iter().map(Option::as_deref) {
+        let env_raw = match env {
+            Some(e) if model::has_service_overrides(&pruned, e) => {
+                deserialize(&model::apply_environment(&pruned, e)).map(Arc::new)
+            }
+            _ => Ok(Arc::clone(&raw)),
+        };
+        later.extend(compile_env(&raw, env, &env_raw).1);
+    }
+    // An unknown reference to an entry left out is the schema error's echo.
+    later.retain(|d| {
+        d.code != diagnostic::codes::UNKNOWN_REFERENCE.code
+            || !left_out
+                .iter()
+                .any(|name| d.message.ends_with(&format!(" `{name}`")))
+    });
+    let mut later = diagnostic::merge_and_sort(later);
+    diagnostic::mark_everywhere(&mut later, selected.len());
+    diags.extend(diagnostic::capped(
+        later,
+        "model",
+        diagnostic::Omitted::Counted(0),
+    ));
+    diags
 }
 
 /// The environments `envs` selects: `None` for the file as written, then the names.

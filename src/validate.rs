@@ -86,18 +86,36 @@ fn unescape(segment: &str) -> String {
 /// Validates the document against the schema. Most documents are valid, so the first pass
 /// builds no span index; only when it fails is the tree converted again with every node's
 /// spans, to point each error at its place.
-pub fn check(doc: &Spanned<DeTable<'_>>) -> Vec<Diagnostic> {
+pub fn check(doc: &Spanned<DeTable<'_>>) -> Checked {
     let mut index = SpanIndex {
         disabled: true,
         ..SpanIndex::default()
     };
     let json = table_to_json(doc.get_ref(), &mut String::new(), &mut index);
     if validator().is_valid(&json) {
-        return Vec::new();
+        return Checked::default();
     }
     drop(json);
     let (json, index) = to_json(doc);
-    validate(&json, &index)
+    checked(&json, &index)
+}
+
+/// What the schema found wrong with a document.
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub diagnostics: Vec<Diagnostic>,
+    /// Where each problem is: the keys from the root to the value that is wrong (an unknown
+    /// key included). Complete only when `counted_all`: the later phases can then run on
+    /// the document without these parts.
+    pub invalid: Vec<Vec<String>>,
+    /// Whether every error is described (none were only counted).
+    pub counted_all: bool,
+}
+
+impl Checked {
+    pub fn is_valid(&self) -> bool {
+        self.diagnostics.is_empty()
+    }
 }
 
 /// Converts the TOML tree to JSON and indexes every node's spans by JSON pointer.
@@ -266,9 +284,30 @@ fn pattern_explanation(def: Option<&str>) -> Option<&'static str> {
 }
 
 pub fn validate(instance: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
+    checked(instance, index).diagnostics
+}
+
+fn checked(instance: &Value, index: &SpanIndex) -> Checked {
     let mut out = Vec::new();
+    let mut invalid = Vec::new();
     let mut errors = validator().iter_errors(instance);
     for error in errors.by_ref() {
+        let at: Vec<String> = error
+            .instance_path()
+            .as_str()
+            .split('/')
+            .skip(1)
+            .map(unescape)
+            .collect();
+        match error.kind() {
+            ValidationErrorKind::AdditionalProperties { unexpected }
+            | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
+                for key in unexpected {
+                    invalid.push(at.iter().cloned().chain([key.clone()]).collect());
+                }
+            }
+            _ => invalid.push(at),
+        }
         report(&error, index, &mut out);
         if out.len() > crate::diagnostic::MAX_PER_PHASE {
             break;
@@ -276,11 +315,15 @@ pub fn validate(instance: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
     }
     // The rest are counted, not described: the errors come one at a time.
     let rest = errors.count();
-    crate::diagnostic::capped(
-        crate::diagnostic::merge_and_sort(out),
-        "schema",
-        crate::diagnostic::Omitted::Counted(rest),
-    )
+    Checked {
+        diagnostics: crate::diagnostic::capped(
+            crate::diagnostic::merge_and_sort(out),
+            "schema",
+            crate::diagnostic::Omitted::Counted(rest),
+        ),
+        counted_all: rest == 0,
+        invalid,
+    }
 }
 
 fn schema_error(message: String, span: Range<usize>, label: impl Into<String>) -> Diagnostic {
