@@ -1,11 +1,12 @@
 //! Phase 7: bytes on disk.
 //!
 //! Emit writes the [`OutputFile`]s a producer hands to its [`Sink`], and knows nothing of
-//! what they hold or who makes them. The output directory is
-//! staged next to its final place and swapped in only when complete, so a failed run leaves
+//! what they hold or who makes them. The output directory is resolved to its real place,
+//! staged next to it and swapped in only when complete ([`place`]), so a failed run leaves
 //! the previous output untouched. The `.berrys-manifest` lists what berrys wrote; the next
 //! render replaces exactly those files (keeping, by a hard link, those whose bytes did not
-//! change) and leaves every other file where it is.
+//! change: [`compare`]), carries every other file over, and refuses to write where one of
+//! those stands.
 
 use std::collections::BTreeSet;
 use std::fs;
