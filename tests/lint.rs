@@ -49,12 +49,11 @@ fn fixture(rule: &berrys::lint::Rule, kind: &str) -> PathBuf {
 #[test]
 fn codes_are_sequential_and_names_unique_kebab_case() {
     let mut names = BTreeSet::new();
-    for (i, rule) in RULES.iter().enumerate() {
-        assert_eq!(
-            rule.code,
-            format!("BR{:03}", i + 1),
-            "the table is ordered by code"
-        );
+    // BR019–BR022 are reserved for the progressive-delivery and alert-routing rules, BR024
+    // for hpa-metric-is-counter.
+    let expected = (1..=18).chain([23, 25]).map(|n| format!("BR{n:03}"));
+    for (rule, code) in RULES.iter().zip(expected) {
+        assert_eq!(rule.code, code, "the table is ordered by code");
         assert!(names.insert(rule.name), "duplicate name {}", rule.name);
         assert!(
             rule.name.split('-').all(|w| !w.is_empty()
@@ -70,7 +69,7 @@ fn codes_are_sequential_and_names_unique_kebab_case() {
             rule.code
         );
     }
-    assert_eq!(RULES.len(), 18);
+    assert_eq!(RULES.len(), 20);
 }
 
 #[test]
@@ -175,15 +174,22 @@ fn every_rule_fires_on_its_fixture_and_only_there() {
             rule.code,
             passes_path.display()
         );
+        let compile_time = matches!(rule.check, Check::Compile);
+        let expected = if compile_time || rule.level == Level::Error {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        // A rule with a milder form (BR003 above 80 %, BR023 for a service that is not
+        // critical) may show it too, but its own level at least once.
+        assert!(
+            found.iter().any(|d| d.severity == expected),
+            "{} fires at its level",
+            rule.code
+        );
         for d in &found {
             assert_eq!(d.name, rule.name);
-            let compile_time = matches!(rule.check, Check::Compile);
-            let expected = if compile_time || rule.level == Level::Error {
-                Severity::Error
-            } else {
-                Severity::Warning
-            };
-            assert_eq!(d.severity, expected, "{}", rule.code);
+            assert!(d.severity <= expected, "{}", rule.code);
             assert!(
                 d.help.is_some(),
                 "{}: a finding says how to fix it",

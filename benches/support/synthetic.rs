@@ -247,7 +247,7 @@ pub fn platform(n: usize, seed: u64) -> String {
         if s.layer == LAYERS.len() - 1 && i % 3 == 0 {
             let _ = writeln!(
                 w,
-                "ingress = {{ host = \"svc-{i}.example.com\", path = \"/\" }}"
+                "ingress = {{ host = \"svc-{i}.example.com\", path = \"/\", tls_secret = \"svc-{i}-tls\" }}"
             );
         }
         let _ = writeln!(

@@ -5,9 +5,11 @@ pub mod critical_without_slo;
 pub mod criticality_inversion;
 pub mod dependency_cycle;
 pub mod image_tag_not_pinned;
+pub mod ingress_without_tls;
 pub mod latency_threshold_not_bucket;
 pub mod missing_resources;
 pub mod pdb_blocks_drain;
+pub mod percentage_out_of_scale;
 pub mod plaintext_secret;
 pub mod pool_overcommit;
 pub mod quota_exceeded;
@@ -21,7 +23,7 @@ pub mod utilisation_target_range;
 
 use super::Rule;
 
-/// Every rule, by code.
+/// Every rule, by code. Codes are never reused; BR019–BR022 and BR024 are reserved.
 pub const RULES: &[Rule] = &[
     dependency_cycle::RULE,
     unknown_reference::RULE,
@@ -41,4 +43,8 @@ pub const RULES: &[Rule] = &[
     critical_without_slo::RULE,
     unused_definition::RULE,
     unused_exemption::RULE,
+    // BR019–BR022: progressive delivery and alert routing (SPEC §6, §7); BR024:
+    // hpa-metric-is-counter.
+    ingress_without_tls::RULE,
+    percentage_out_of_scale::RULE,
 ];
