@@ -41,23 +41,25 @@ pub fn parse<'a>(
 /// whole file; errors on a prefix's last line are the cut's and are not trusted.
 fn syntax_errors(source: &SourceFile) -> Vec<Diagnostic> {
     let text = &source.text;
+    let headers = Headers::of(source);
     let mut len = 64 << 10;
     loop {
         let whole = len >= text.len();
         let cut = if whole {
             text.len()
         } else {
+            // On a character boundary: the text is cut before it is looked at.
+            let len = source.clamp(len);
             text[..len].rfind('\n').map_or(len, |i| i + 1)
         };
         let trusted_end = if whole {
             usize::MAX
         } else {
-            text[..cut.saturating_sub(1)]
+            text[..source.clamp(cut.saturating_sub(1))]
                 .rfind('\n')
                 .map_or(0, |i| i + 1)
         };
         let (_, errors) = DeTable::parse_recoverable(&text[..cut]);
-        let headers = Headers::of(source);
         // The body of a table defined twice: its keys are "duplicates" only because of that.
         let mut repeated_bodies: Vec<std::ops::Range<usize>> = Vec::new();
         let mut diags: Vec<Diagnostic> = Vec::new();

@@ -183,3 +183,16 @@ fn render_is_blocked_by_warnings_when_fail_on_is_warning() {
         assert!(!dir.path().join("out").exists());
     }
 }
+
+#[test]
+fn a_broken_file_whose_first_64_kib_have_no_newline_is_reported() {
+    // Three-byte characters: 64 KiB falls inside one, and there is no line to cut at.
+    for tail in ["", "\n]\n"] {
+        let dir = with_platform(&format!("x = \"{}{tail}", "€".repeat(30_000)));
+        let out = berrys(dir.path(), &["lint", "--format", "json"]);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        let diags = json_diagnostics(&out);
+        assert!(!diags.is_empty() && diags.len() <= MAX_PER_PHASE + 1);
+        assert!(diags.iter().all(|d| d["code"] == "syntax"));
+    }
+}
