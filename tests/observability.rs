@@ -669,3 +669,28 @@ fn service_dashboards_from_skeletons_equal_their_own_template_runs() {
     }
     assert!(compared > 900, "only {compared} dashboards compared");
 }
+
+/// A `rate` metric is a counter: the adapter exposes its per-second rate under the name the
+/// HPA asks for; a gauge is exposed as it is.
+#[test]
+fn a_rate_metric_is_exposed_as_the_counters_rate_under_its_own_name() {
+    let fixtures = common::root().join("tests/fixtures/lint");
+    let adapter = |fixture: &str| {
+        let c = common::compile_env(&common::load(&fixtures.join(fixture)), None);
+        let files = berrys::render::render(&c).unwrap();
+        let f = files
+            .iter()
+            .find(|f| f.path == "prometheus/adapter-config.yaml")
+            .unwrap();
+        f.contents.clone()
+    };
+    let rate = adapter("br024-hpa-metric-is-counter.passes.toml");
+    assert!(
+        rate.contains("sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)"),
+        "{rate}"
+    );
+    assert!(rate.contains("as: http_requests_total"), "{rate}");
+    let gauge = adapter("br024-hpa-metric-is-counter.fires.toml");
+    assert!(gauge.contains("sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)"));
+    assert!(!gauge.contains("rate("));
+}

@@ -202,6 +202,16 @@ pub struct Ingress {
 pub struct Metric {
     pub name: String,
     pub target: f64,
+    pub kind: MetricKind,
+}
+
+/// What a custom metric's series is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricKind {
+    /// The value itself (a queue length).
+    Gauge,
+    /// A counter, scaled on by its per-second rate.
+    Rate,
 }
 
 #[derive(Debug, Clone)]

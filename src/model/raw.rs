@@ -241,6 +241,8 @@ pub struct RawIngress {
 pub struct RawMetric {
     pub name: Sp<String>,
     pub target: Sp<f64>,
+    /// `gauge` (the default) or `rate`.
+    pub kind: Option<Sp<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

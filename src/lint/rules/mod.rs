@@ -4,6 +4,7 @@ pub mod critical_single_replica;
 pub mod critical_without_slo;
 pub mod criticality_inversion;
 pub mod dependency_cycle;
+pub mod hpa_metric_is_counter;
 pub mod image_tag_not_pinned;
 pub mod ingress_without_tls;
 pub mod latency_threshold_not_bucket;
@@ -23,7 +24,7 @@ pub mod utilisation_target_range;
 
 use super::Rule;
 
-/// Every rule, by code. Codes are never reused; BR019–BR022 and BR024 are reserved.
+/// Every rule, by code. Codes are never reused; BR019–BR022 are reserved.
 pub const RULES: &[Rule] = &[
     dependency_cycle::RULE,
     unknown_reference::RULE,
@@ -43,8 +44,8 @@ pub const RULES: &[Rule] = &[
     critical_without_slo::RULE,
     unused_definition::RULE,
     unused_exemption::RULE,
-    // BR019–BR022: progressive delivery and alert routing (SPEC §6, §7); BR024:
-    // hpa-metric-is-counter.
+    // BR019–BR022: progressive delivery and alert routing (SPEC §6, §7).
     ingress_without_tls::RULE,
+    hpa_metric_is_counter::RULE,
     percentage_out_of_scale::RULE,
 ];

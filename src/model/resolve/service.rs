@@ -8,8 +8,8 @@ use super::{Resolver, base_service_span, duration, names, resources, sp, span_wi
 use crate::diagnostic::Diagnostic;
 use crate::model::raw::RawService;
 use crate::model::{
-    Egress, Ingress, LatencySlo, Metric, Pdb, Probes, RATE_LIMIT_KEYS, RawDocument, Resources,
-    SecretRefs, Service, Slo, Sp, datastore_env_prefix,
+    Egress, Ingress, LatencySlo, Metric, MetricKind, Pdb, Probes, RATE_LIMIT_KEYS, RawDocument,
+    Resources, SecretRefs, Service, Slo, Sp, datastore_env_prefix,
 };
 use crate::units::Duration;
 
@@ -326,6 +326,10 @@ impl Resolver<'_> {
             metrics.push(Metric {
                 name: m.name.get_ref().clone(),
                 target: *m.target.get_ref(),
+                kind: match m.kind.as_ref().map(|k| k.get_ref().as_str()) {
+                    Some("rate") => MetricKind::Rate,
+                    _ => MetricKind::Gauge,
+                },
             });
         }
         metrics

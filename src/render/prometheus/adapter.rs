@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
-use crate::model::Platform;
+use crate::model::{MetricKind, Platform};
 use crate::render::error::RenderError;
 use crate::render::promql::{Matcher, selector};
 use crate::yaml::{self, Document};
@@ -41,18 +41,22 @@ pub struct AdapterName {
 
 /// prometheus-adapter rules exposing each custom HPA metric, per pod, under exactly the
 /// name the HPAs ask for.
+///
+/// A `rate` metric is a counter: the adapter exposes its per-second rate over two minutes
+/// (four scrapes at the usual 30 s interval) under the counter's own name, so the HPA's
+/// `target` is per second. A name that any service declares as a rate is exposed as one.
 pub fn adapter_rules(platform: &Platform) -> Vec<AdapterRule> {
-    let mut names: Vec<&str> = platform
-        .services
-        .values()
-        .flat_map(|s| s.metrics.iter().map(|m| m.name.as_str()))
-        .collect();
-    names.sort_unstable();
-    names.dedup();
+    let mut names: BTreeMap<&str, MetricKind> = BTreeMap::new();
+    for m in platform.services.values().flat_map(|s| &s.metrics) {
+        let kind = names.entry(m.name.as_str()).or_insert(m.kind);
+        if m.kind == MetricKind::Rate {
+            *kind = MetricKind::Rate;
+        }
+    }
     let resource = |r: &str| BTreeMap::from([("resource".to_string(), r.to_string())]);
     names
         .iter()
-        .map(|name| AdapterRule {
+        .map(|(name, kind)| AdapterRule {
             series_query: selector(
                 name,
                 vec![Matcher::re("namespace", ".+"), Matcher::re("pod", ".+")],
@@ -68,7 +72,13 @@ pub fn adapter_rules(platform: &Platform) -> Vec<AdapterRule> {
                 matches: format!("^{name}$"),
                 as_: name.to_string(),
             },
-            metrics_query: "sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)".to_string(),
+            metrics_query: match kind {
+                MetricKind::Gauge => "sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)",
+                MetricKind::Rate => {
+                    "sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)"
+                }
+            }
+            .to_string(),
         })
         .collect()
 }
