@@ -44,7 +44,7 @@ fn read_source(file: &Path, err: &mut dyn Write) -> Option<SourceFile> {
         .ok()
 }
 
-/// Prints diagnostics: human ones to `err`, JSON to `out`.
+/// Prints diagnostics: human ones to `err`, every other format to `out`.
 fn report(
     diags: &[Diagnostic],
     source: &SourceFile,
