@@ -9,21 +9,10 @@ use std::process::Command;
 use insta_cmd::{assert_cmd_snapshot, get_cargo_bin};
 
 fn berrys(dir: &Path) -> Command {
-    let mut cmd = Command::new(get_cargo_bin("berrys"));
-    cmd.current_dir(dir).env("NO_COLOR", "1");
-    cmd
+    common::berrys_in(dir)
 }
 
-/// A scratch directory holding a copy of the reference platform.
-fn workspace() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    fs::copy(
-        common::root().join("platform.toml"),
-        dir.path().join("platform.toml"),
-    )
-    .unwrap();
-    dir
-}
+use common::workspace;
 
 fn copy_fixture(dir: &Path, fixture: &str) {
     fs::copy(

@@ -8,15 +8,8 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use insta_cmd::get_cargo_bin;
-
 fn berrys(dir: &Path, args: &[&str]) -> Output {
-    Command::new(get_cargo_bin("berrys"))
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .args(args)
-        .output()
-        .unwrap()
+    common::berrys_in(dir).args(args).output().unwrap()
 }
 
 fn stderr(out: &Output) -> String {
@@ -27,16 +20,7 @@ fn assert_exit(out: &Output, code: i32) {
     assert_eq!(out.status.code(), Some(code), "{}", stderr(out));
 }
 
-/// A scratch directory holding a copy of the reference platform.
-fn workspace() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    fs::copy(
-        common::root().join("platform.toml"),
-        dir.path().join("platform.toml"),
-    )
-    .unwrap();
-    dir
-}
+use common::workspace;
 
 /// Every entry under `dir` (files with their bytes, links with their targets), not
 /// following links.

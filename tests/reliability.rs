@@ -7,18 +7,12 @@ mod common;
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use berrys::diagnostic::MAX_PER_PHASE;
-use insta_cmd::get_cargo_bin;
 
 fn berrys(dir: &Path, args: &[&str]) -> Output {
-    Command::new(get_cargo_bin("berrys"))
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .args(args)
-        .output()
-        .unwrap()
+    common::berrys_in(dir).args(args).output().unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -286,23 +286,17 @@ impl Stage {
         mut self,
         produce: impl FnOnce(&Sink<'_>) -> Result<(), E>,
     ) -> Result<Written, EmitError> {
-        match self.fill(produce) {
-            Ok(files) => {
-                let left = self.place.install(&self.stage);
-                match left {
-                    Ok(note) => {
-                        self.notes.extend(note);
-                        Ok(Written {
-                            files,
-                            dir: self.place.dir,
-                            notes: self.notes,
-                        })
-                    }
-                    Err(e) => {
-                        self.discard();
-                        Err(e)
-                    }
-                }
+        let installed = self
+            .fill(produce)
+            .and_then(|files| Ok((files, self.place.install(&self.stage)?)));
+        match installed {
+            Ok((files, note)) => {
+                self.notes.extend(note);
+                Ok(Written {
+                    files,
+                    dir: self.place.dir,
+                    notes: self.notes,
+                })
             }
             Err(e) => {
                 self.discard();

@@ -10,6 +10,24 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The `berrys` binary, run in `dir` without colour.
+pub fn berrys_in(dir: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(insta_cmd::get_cargo_bin("berrys"));
+    cmd.current_dir(dir).env("NO_COLOR", "1");
+    cmd
+}
+
+/// A scratch directory holding a copy of the reference platform.
+pub fn workspace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root().join("platform.toml"),
+        dir.path().join("platform.toml"),
+    )
+    .unwrap();
+    dir
+}
+
 pub fn reference() -> SourceFile {
     load(&root().join("platform.toml"))
 }
