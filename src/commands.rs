@@ -29,6 +29,17 @@ pub enum DiagnosticFormat {
     Github,
 }
 
+impl DiagnosticFormat {
+    /// Every format, for tests and the fuzz target that must reach each of them.
+    pub const ALL: [DiagnosticFormat; 5] = [
+        DiagnosticFormat::Human,
+        DiagnosticFormat::Concise,
+        DiagnosticFormat::Json,
+        DiagnosticFormat::Sarif,
+        DiagnosticFormat::Github,
+    ];
+}
+
 /// How diagnostics are shown.
 #[derive(Debug, Clone, Copy)]
 pub struct Output {
@@ -45,7 +56,7 @@ fn read_source(file: &Path, err: &mut dyn Write) -> Option<SourceFile> {
 }
 
 /// Prints diagnostics: human ones to `err`, every other format to `out`.
-fn report(
+pub fn report(
     diags: &[Diagnostic],
     source: &SourceFile,
     output: Output,
@@ -383,6 +394,10 @@ pub enum GraphFormat {
     Json,
 }
 
+impl GraphFormat {
+    pub const ALL: [GraphFormat; 3] = [GraphFormat::Dot, GraphFormat::Mermaid, GraphFormat::Json];
+}
+
 pub struct GraphOptions {
     pub file: PathBuf,
     pub env: Option<String>,
@@ -404,13 +419,17 @@ pub fn graph(opts: &GraphOptions, out: &mut dyn Write, err: &mut dyn Write) -> i
     let Some(c) = compiled.first() else {
         return EXIT_ERROR;
     };
-    let text = match opts.format {
+    let _ = out.write_all(graph_text(c, opts.format).as_bytes());
+    EXIT_OK
+}
+
+/// The dependency graph of one compiled environment, as `berrys graph` prints it.
+pub fn graph_text(c: &Compiled, format: GraphFormat) -> String {
+    match format {
         GraphFormat::Dot => graph_dot(c),
         GraphFormat::Mermaid => graph_mermaid(c),
         GraphFormat::Json => graph_json(c),
-    };
-    let _ = out.write_all(text.as_bytes());
-    EXIT_OK
+    }
 }
 
 fn graph_dot(c: &Compiled) -> String {

@@ -112,26 +112,36 @@ pub fn read(path: &std::path::Path) -> Result<SourceFile, ReadError> {
             kind: kind_of(&meta.file_type()),
         });
     }
-    let too_large = |size| ReadError::TooLarge {
-        path: name.clone(),
-        size,
-    };
     if meta.len() > MAX_SOURCE_BYTES {
-        return Err(too_large(meta.len()));
+        return Err(ReadError::TooLarge {
+            path: name,
+            size: meta.len(),
+        });
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     std::fs::File::open(path)
         .and_then(|f| f.take(MAX_SOURCE_BYTES + 1).read_to_end(&mut bytes))
         .map_err(io)?;
-    // The file may have grown since it was looked at.
+    // Checked again: the file may have grown since it was looked at.
+    decode(name, bytes)
+}
+
+/// The bytes of a platform file as a source: refused above [`MAX_SOURCE_BYTES`] or when
+/// they are not UTF-8.
+pub fn decode(name: String, bytes: Vec<u8>) -> Result<SourceFile, ReadError> {
     if bytes.len() as u64 > MAX_SOURCE_BYTES {
-        return Err(too_large(bytes.len() as u64));
+        return Err(ReadError::TooLarge {
+            path: name,
+            size: bytes.len() as u64,
+        });
     }
-    let text = String::from_utf8(bytes).map_err(|e| ReadError::NotUtf8 {
-        path: name.clone(),
-        offset: e.utf8_error().valid_up_to(),
-    })?;
-    Ok(SourceFile::new(name, text))
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(SourceFile::new(name, text)),
+        Err(e) => Err(ReadError::NotUtf8 {
+            path: name,
+            offset: e.utf8_error().valid_up_to(),
+        }),
+    }
 }
 
 fn kind_of(kind: &std::fs::FileType) -> &'static str {
