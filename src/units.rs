@@ -151,9 +151,77 @@ pub fn number_quantity(value: f64) -> String {
     }
 }
 
+/// An IP range, `address/prefix`, IPv4 or IPv6.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    /// The address as a 128-bit number (IPv4 in its low 32 bits).
+    bits: u128,
+    prefix: u8,
+    v6: bool,
+}
+
+impl Cidr {
+    pub fn parse(text: &str) -> Result<Cidr, String> {
+        let (addr, prefix) = text
+            .split_once('/')
+            .ok_or_else(|| format!("`{text}` has no prefix length (`/24`)"))?;
+        let addr: std::net::IpAddr = addr
+            .parse()
+            .map_err(|_| format!("`{addr}` is not an IP address"))?;
+        let (bits, width, v6) = match addr {
+            std::net::IpAddr::V4(a) => (u128::from(u32::from(a)), 32, false),
+            std::net::IpAddr::V6(a) => (u128::from(a), 128, true),
+        };
+        let prefix: u8 = prefix
+            .parse()
+            .ok()
+            .filter(|p| *p <= width)
+            .ok_or_else(|| format!("`/{prefix}` is not a prefix length of 0 to {width}"))?;
+        Ok(Cidr { bits, prefix, v6 })
+    }
+
+    pub fn is_v6(self) -> bool {
+        self.v6
+    }
+
+    fn width(self) -> u8 {
+        if self.v6 { 128 } else { 32 }
+    }
+
+    /// The network part of an address under this prefix.
+    fn network(self, bits: u128) -> u128 {
+        let host = u32::from(self.width() - self.prefix);
+        if host >= 128 { 0 } else { bits >> host }
+    }
+
+    /// Whether every address of `other` is in this range.
+    pub fn contains(self, other: Cidr) -> bool {
+        self.v6 == other.v6
+            && other.prefix >= self.prefix
+            && self.network(self.bits) == self.network(other.bits)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cidr_ranges_contain_their_subranges_only() {
+        let c = |t: &str| Cidr::parse(t).unwrap();
+        assert!(c("0.0.0.0/0").contains(c("169.254.169.254/32")));
+        assert!(c("10.0.0.0/8").contains(c("10.1.0.0/16")));
+        assert!(c("10.0.0.0/8").contains(c("10.0.0.0/8")));
+        assert!(!c("10.0.0.0/16").contains(c("10.0.0.0/8")));
+        assert!(!c("10.0.0.0/8").contains(c("11.0.0.0/16")));
+        assert!(!c("0.0.0.0/0").contains(c("::1/128")));
+        assert!(c("::/0").contains(c("fd00::/8")));
+        assert!(c("fd00::/8").contains(c("fd12:3456::/32")));
+        assert!(!c("fd00::/8").contains(c("fe80::/10")));
+        assert!(Cidr::parse("10.0.0.0/33").is_err());
+        assert!(Cidr::parse("10.0.0.0").is_err());
+        assert!(Cidr::parse("10.0.0/8").is_err());
+    }
 
     #[test]
     fn durations_parse_and_print_canonically() {

@@ -41,6 +41,29 @@ fn reference_production() {
     snapshot_environment(Some("production"));
 }
 
+/// The fixture with every key a real cluster needs: its manifests in each environment
+/// (pull secrets, IDs, scheduling, probe timings, egress exceptions, ingress class,
+/// dependency URLs, ExternalSecrets).
+#[test]
+fn real_cluster_fixture() {
+    let source = common::load(&common::root().join("tests/fixtures/valid/real-cluster.toml"));
+    for env in [None, Some("local"), Some("production")] {
+        let compiled = common::compile_env(&source, env);
+        let files = render(&compiled).expect("the fixture renders");
+        let env = env.unwrap_or("base");
+        for file in files.iter().filter(|f| f.path.starts_with("kubernetes/")) {
+            let name = format!("{env}__{}", file.path.replace('/', "__"));
+            insta::with_settings!({
+                snapshot_path => "snapshots/real-cluster",
+                prepend_module_to_snapshot => false,
+                description => format!("berrys render -f real-cluster.toml --env {env}: {}", file.path),
+            }, {
+                insta::assert_snapshot!(name, file.contents);
+            });
+        }
+    }
+}
+
 #[test]
 fn rendering_is_deterministic() {
     let source = common::reference();

@@ -40,6 +40,9 @@ pub struct Platform {
     pub pools: BTreeMap<String, Pool>,
     pub datastores: BTreeMap<String, Datastore>,
     pub services: BTreeMap<String, Service>,
+    /// `[secrets]`: where the services' secrets come from, when an External Secrets store
+    /// provides them.
+    pub secret_store: Option<SecretStore>,
     /// The document as written (with this environment's service overrides merged), for
     /// checks that need what the model resolves away. Shared between environments that
     /// override no service.
@@ -61,6 +64,18 @@ pub struct Observability {
     pub runbook_url: Option<String>,
     pub prometheus_namespace: String,
     pub ingress_namespace: String,
+    /// The cluster runs the Prometheus operator (ServiceMonitor, PrometheusRule).
+    pub operator: bool,
+}
+
+/// `[secrets]`, resolved.
+#[derive(Debug, Clone)]
+pub struct SecretStore {
+    /// `ClusterSecretStore` or `SecretStore`.
+    pub kind: String,
+    pub name: String,
+    pub refresh_interval: Duration,
+    pub key_prefix: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -97,6 +112,8 @@ pub struct Datastore {
     pub reserved_connections: u64,
     pub port: u16,
     pub cidr: String,
+    /// Where services reach it, written into their ConfigMaps.
+    pub host: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -123,6 +140,54 @@ pub struct Service {
     /// An explicit PodDisruptionBudget (`pdb = { … }`).
     pub pdb: Option<Pdb>,
     pub slo: Option<Slo>,
+    /// How and where its pods run.
+    pub pod: PodSettings,
+}
+
+/// What a service's pods need of the cluster: the platform's settings with the service's
+/// own over them.
+#[derive(Debug, Clone, Default)]
+pub struct PodSettings {
+    /// The platform's pull secrets, then the service's own (each once).
+    pub image_pull_secrets: Vec<String>,
+    pub image_pull_policy: Option<String>,
+    pub security: Security,
+    pub annotations: BTreeMap<String, String>,
+    pub node_selector: BTreeMap<String, String>,
+    pub tolerations: Vec<Toleration>,
+    pub priority_class: Option<String>,
+}
+
+/// The numeric user and groups of a pod.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Security {
+    pub run_as_user: i64,
+    pub run_as_group: i64,
+    pub fs_group: i64,
+}
+
+/// The user and groups of a pod unless the platform or the service says otherwise: a
+/// high, unprivileged ID that no image's `/etc/passwd` is likely to give a meaning.
+pub const DEFAULT_ID: i64 = 10001;
+
+impl Default for Security {
+    fn default() -> Self {
+        Security {
+            run_as_user: DEFAULT_ID,
+            run_as_group: DEFAULT_ID,
+            fs_group: DEFAULT_ID,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toleration {
+    pub key: Option<String>,
+    /// `Equal` or `Exists`.
+    pub operator: String,
+    pub value: Option<String>,
+    pub effect: Option<String>,
+    pub seconds: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -189,6 +254,8 @@ pub struct Egress {
     pub name: String,
     pub cidr: String,
     pub port: u16,
+    /// Ranges inside `cidr` that stay denied.
+    pub except: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -196,6 +263,9 @@ pub struct Ingress {
     pub host: Sp<String>,
     pub path: String,
     pub tls_secret: Option<String>,
+    /// The service's `class`, else the environment's or platform's `ingress_class`.
+    pub class: Option<String>,
+    pub annotations: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -219,6 +289,11 @@ pub struct Probes {
     pub liveness: String,
     pub readiness: String,
     pub startup: Option<String>,
+    /// Timings of the liveness and readiness probes, in whole seconds.
+    pub period_seconds: u32,
+    pub timeout_seconds: u32,
+    pub failure_threshold: u32,
+    pub initial_delay_seconds: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -242,6 +317,12 @@ pub(crate) const RATE_LIMIT_KEYS: [&str; 4] = [
     "RATE_LIMIT_WINDOW_SECONDS",
     "RATE_LIMIT_BURST",
 ];
+
+/// The ConfigMap key of a dependency's address (`model-orchestration` →
+/// `MODEL_ORCHESTRATION_URL`).
+pub fn dependency_url_key(dependency: &str) -> String {
+    format!("{}_URL", datastore_env_prefix(dependency))
+}
 
 /// The ConfigMap key prefix of a datastore's pool settings (`agent-db` → `AGENT_DB`).
 pub fn datastore_env_prefix(name: &str) -> String {

@@ -31,6 +31,7 @@ pub struct RawDocument {
     pub datastores: SpMap<Sp<RawDatastore>>,
     #[serde(default)]
     pub services: SpMap<Sp<RawService>>,
+    pub secrets: Option<Sp<RawSecrets>>,
     #[serde(default)]
     pub lint: RawLint,
 }
@@ -48,6 +49,36 @@ pub struct RawPlatform {
     pub annotations: BTreeMap<String, String>,
     pub autoscaling: Option<Sp<bool>>,
     pub quota: Option<Sp<RawResources>>,
+    #[serde(default)]
+    pub image_pull_secrets: Vec<Sp<String>>,
+    pub image_pull_policy: Option<Sp<String>>,
+    pub security: Option<Sp<RawSecurity>>,
+    pub ingress_class: Option<Sp<String>>,
+}
+
+/// `security = { run_as_user, run_as_group, fs_group }`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSecurity {
+    pub run_as_user: Option<Sp<i64>>,
+    pub run_as_group: Option<Sp<i64>>,
+    pub fs_group: Option<Sp<i64>>,
+}
+
+/// `[secrets]`: the External Secrets store the services' secrets come from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSecrets {
+    pub store: Sp<RawSecretStore>,
+    pub refresh_interval: Option<Sp<String>>,
+    pub key_prefix: Option<Sp<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSecretStore {
+    pub kind: Option<Sp<String>>,
+    pub name: Sp<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -75,6 +106,7 @@ pub struct RawObservability {
     pub runbook_url: Option<Sp<String>>,
     pub prometheus_namespace: Option<Sp<String>>,
     pub ingress_namespace: Option<Sp<String>>,
+    pub operator: Option<Sp<bool>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -85,6 +117,8 @@ pub struct RawEnvironment {
     pub namespace: Option<Sp<String>>,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    pub image_pull_policy: Option<Sp<String>>,
+    pub ingress_class: Option<Sp<String>>,
     /// Only the names matter here: overrides are merged into the document tree before the
     /// environment's model is built, so their values keep their own spans.
     #[serde(default)]
@@ -179,6 +213,7 @@ pub struct RawDatastore {
     pub reserved_connections: Option<Sp<u64>>,
     pub port: Sp<u16>,
     pub cidr: Sp<String>,
+    pub host: Option<Sp<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -211,6 +246,27 @@ pub struct RawService {
     pub probes: RawProbes,
     pub pdb: Option<Sp<RawPdb>>,
     pub slo: Option<Sp<RawSlo>>,
+    #[serde(default)]
+    pub image_pull_secrets: Vec<Sp<String>>,
+    pub image_pull_policy: Option<Sp<String>>,
+    pub security: Option<Sp<RawSecurity>>,
+    #[serde(default)]
+    pub pod_annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    pub node_selector: BTreeMap<String, String>,
+    #[serde(default)]
+    pub tolerations: Vec<Sp<RawToleration>>,
+    pub priority_class: Option<Sp<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawToleration {
+    pub key: Option<Sp<String>>,
+    pub operator: Option<Sp<String>>,
+    pub value: Option<Sp<String>>,
+    pub effect: Option<Sp<String>>,
+    pub seconds: Option<Sp<i64>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -226,6 +282,8 @@ pub struct RawEgress {
     pub name: Sp<String>,
     pub cidr: Sp<String>,
     pub port: Sp<u16>,
+    #[serde(default)]
+    pub except: Vec<Sp<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -234,6 +292,9 @@ pub struct RawIngress {
     pub host: Sp<String>,
     pub path: Option<Sp<String>>,
     pub tls_secret: Option<Sp<String>>,
+    pub class: Option<Sp<String>>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -251,6 +312,10 @@ pub struct RawProbes {
     pub liveness: Option<Sp<String>>,
     pub readiness: Option<Sp<String>>,
     pub startup: Option<Sp<String>>,
+    pub period: Option<Sp<String>>,
+    pub timeout: Option<Sp<String>>,
+    pub failure_threshold: Option<Sp<u32>>,
+    pub initial_delay: Option<Sp<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -63,7 +63,10 @@ pub fn render_to(compiled: &Compiled, sink: &Sink<'_>) -> Result<(), RenderError
         &format!("{}-rules", platform.name),
         Some(&platform.namespace),
     );
-    let rule_files = stream::Ordered::new(sink, prometheus::rule_files(rule_meta)?);
+    let rule_files = stream::Ordered::new(
+        sink,
+        prometheus::rule_files(rule_meta, platform.observability.operator)?,
+    );
 
     // Per service, on every core, taken in order: its manifests and its dashboard go
     // straight to the sink, its rule groups to the rule files as soon as their turn comes.
@@ -122,7 +125,9 @@ fn platform_files(
         yaml::documents(&kubernetes::platform_objects(compiled)?),
     ))?;
     resources.push("kubernetes/platform.yaml".to_string());
-    resources.push(prometheus::PROMETHEUS_RULE_PATH.to_string());
+    if platform.observability.operator {
+        resources.push(prometheus::PROMETHEUS_RULE_PATH.to_string());
+    }
 
     let adapter_meta = kubernetes::platform_meta(
         platform,

@@ -16,7 +16,7 @@ const BATCH_BYTES: usize = 1 << 20;
 /// (indented for the file), or the file's empty form when no service had a piece.
 pub struct Ordered<'a> {
     sink: &'a Sink<'a>,
-    files: [RuleFileForm; 2],
+    files: Vec<RuleFileForm>,
     state: Mutex<State>,
     /// Held while a batch is written; whether the files have been started.
     writer: Mutex<bool>,
@@ -37,7 +37,7 @@ fn poisoned() -> RenderError {
 }
 
 impl<'a> Ordered<'a> {
-    pub fn new(sink: &'a Sink<'a>, files: [RuleFileForm; 2]) -> Ordered<'a> {
+    pub fn new(sink: &'a Sink<'a>, files: Vec<RuleFileForm>) -> Ordered<'a> {
         Ordered {
             sink,
             files,

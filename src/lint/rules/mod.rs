@@ -5,6 +5,7 @@ pub mod critical_without_slo;
 pub mod criticality_inversion;
 pub mod dependency_cycle;
 pub mod hpa_metric_is_counter;
+pub mod image_not_digest_pinned;
 pub mod image_tag_not_pinned;
 pub mod ingress_without_tls;
 pub mod latency_threshold_not_bucket;
@@ -48,4 +49,5 @@ pub const RULES: &[Rule] = &[
     ingress_without_tls::RULE,
     hpa_metric_is_counter::RULE,
     percentage_out_of_scale::RULE,
+    image_not_digest_pinned::RULE,
 ];

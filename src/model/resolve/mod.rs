@@ -2,6 +2,7 @@
 //! platform and its observability, the tiers, pools and datastores, then every service
 //! ([`service`]) with its replicas ([`scaling`]).
 
+mod pod;
 mod scaling;
 mod service;
 
@@ -11,7 +12,8 @@ use std::sync::Arc;
 
 use super::raw::{self, RawObservability, RawResources};
 use super::{
-    BASE_ENV, Datastore, Observability, Platform, Pool, RateLimit, RawDocument, Resources, Sp,
+    BASE_ENV, Datastore, Observability, Platform, Pool, RateLimit, RawDocument, Resources,
+    SecretStore, Sp,
 };
 use crate::diagnostic::Diagnostic;
 use crate::units::{Duration, Quantity};
@@ -153,6 +155,7 @@ pub fn resolve(
             .map(|e| e.services.keys().map(|k| k.get_ref().as_str()).collect())
             .unwrap_or_default(),
         service_names: names(&raw.services),
+        environment,
     };
     let mut ingress_routes = BTreeMap::new();
     let mut services = BTreeMap::new();
@@ -162,6 +165,9 @@ pub fn resolve(
     }
 
     check_references_outside_services(raw, env, &scope.service_names, &mut r.diags);
+    if raw.secrets.is_some() {
+        check_secret_owners(raw, &mut r.diags);
+    }
 
     for d in &mut r.diags {
         d.envs = vec![env_name.clone()];
@@ -184,6 +190,7 @@ pub fn resolve(
         pools,
         datastores,
         services,
+        secret_store: secret_store(&mut r, raw),
         raw: Arc::clone(&env_raw),
     };
     (platform, r.diags)
@@ -225,7 +232,64 @@ fn observability(r: &mut Resolver<'_>, o: &RawObservability) -> Observability {
         runbook_url: o.runbook_url.as_ref().map(|u| u.get_ref().clone()),
         prometheus_namespace: string(&o.prometheus_namespace, "monitoring"),
         ingress_namespace: string(&o.ingress_namespace, "ingress-nginx"),
+        operator: o.operator.as_ref().is_none_or(|v| *v.get_ref()),
     }
+}
+
+/// With a secret store each Secret is created by one service's ExternalSecret, which owns
+/// it: two services reading one Secret would have two owners fighting over it.
+fn check_secret_owners(raw: &RawDocument, diags: &mut Vec<Diagnostic>) {
+    let mut owners: BTreeMap<&str, (&str, Range<usize>)> = BTreeMap::new();
+    for (service, svc) in &raw.services {
+        let mut own: Vec<&str> = Vec::new();
+        for reference in svc.get_ref().secrets.values() {
+            let secret = reference.get_ref().split('/').next().unwrap_or_default();
+            if own.contains(&secret) {
+                continue;
+            }
+            own.push(secret);
+            match owners.get(secret) {
+                Some((first, span)) => diags.push(
+                    Diagnostic::new(
+                        crate::diagnostic::codes::INVALID_VALUE,
+                        format!(
+                            "Secret `{secret}` is read by `{first}` and `{}`; with `[secrets] store` each service's ExternalSecret owns its Secrets",
+                            service.get_ref()
+                        ),
+                        reference.span(),
+                        "second reader",
+                    )
+                    .with_secondary(span.clone(), "first reader")
+                    .with_help("give each service a Secret of its own, e.g. `<service>-db/password` (read from the store entry of that name)"),
+                ),
+                None => {
+                    owners.insert(secret, (service.get_ref(), reference.span()));
+                }
+            }
+        }
+    }
+}
+
+/// `[secrets]` with its defaults.
+fn secret_store(r: &mut Resolver<'_>, raw: &RawDocument) -> Option<SecretStore> {
+    let secrets = raw.secrets.as_ref()?.get_ref();
+    let store = secrets.store.get_ref();
+    let refresh_interval = match &secrets.refresh_interval {
+        Some(v) => *duration(&mut r.diags, v, "refresh interval").get_ref(),
+        None => Duration::from_secs(3600),
+    };
+    Some(SecretStore {
+        kind: store
+            .kind
+            .as_ref()
+            .map_or("ClusterSecretStore".to_string(), |k| k.get_ref().clone()),
+        name: store.name.get_ref().clone(),
+        refresh_interval,
+        key_prefix: secrets
+            .key_prefix
+            .as_ref()
+            .map_or(String::new(), |p| p.get_ref().clone()),
+    })
 }
 
 /// Scaling tiers whose bounds are the wrong way round.
@@ -354,6 +418,7 @@ crate::diagnostic::codes::INVALID_VALUE,
                 reserved_connections: reserved,
                 port: *v.port.get_ref(),
                 cidr: v.cidr.get_ref().clone(),
+                host: v.host.as_ref().map(|h| h.get_ref().clone()),
             },
         );
     }

@@ -8,10 +8,10 @@ use super::{Resolver, base_service_span, duration, names, resources, sp, span_wi
 use crate::diagnostic::Diagnostic;
 use crate::model::raw::RawService;
 use crate::model::{
-    Egress, Ingress, LatencySlo, Metric, MetricKind, Pdb, Probes, RATE_LIMIT_KEYS, RawDocument,
-    Resources, SecretRefs, Service, Slo, Sp, datastore_env_prefix,
+    Egress, Ingress, LatencySlo, Metric, MetricKind, Pdb, RATE_LIMIT_KEYS, RawDocument, Resources,
+    SecretRefs, Service, Slo, Sp, datastore_env_prefix, dependency_url_key,
 };
-use crate::units::Duration;
+use crate::units::{Cidr, Duration};
 
 /// What resolving a service needs of its environment.
 pub(super) struct ServiceScope<'s> {
@@ -21,6 +21,8 @@ pub(super) struct ServiceScope<'s> {
     /// The services the environment overrides.
     pub env_overrides: BTreeSet<&'s str>,
     pub service_names: Vec<&'s str>,
+    /// The environment being resolved, if not the file as written.
+    pub environment: Option<&'s crate::model::raw::RawEnvironment>,
 }
 
 /// Which service is exposed at each host and path, so far.
@@ -50,22 +52,11 @@ impl Resolver<'_> {
         let uses = r.datastore_uses(svc);
         let (env_vars, secrets) = r.environment_variables(svc);
         let egress = r.egress(svc);
-        let ingress = r.ingress(name, svc, ingress_routes);
+        let ingress = r.ingress(scope, name, svc, ingress_routes);
         let metrics = r.metrics(svc);
         let slo = r.slo(svc);
-        let probes = Probes {
-            liveness: svc
-                .probes
-                .liveness
-                .as_ref()
-                .map_or("/healthz".to_string(), |p| p.get_ref().clone()),
-            readiness: svc
-                .probes
-                .readiness
-                .as_ref()
-                .map_or("/ready".to_string(), |p| p.get_ref().clone()),
-            startup: svc.probes.startup.as_ref().map(|p| p.get_ref().clone()),
-        };
+        let probes = r.probes(svc);
+        let pod = r.pod_settings(scope, name, svc);
         let resources = match &svc.resources {
             Some(res) => sp(res.span(), resources(&mut r.diags, res.get_ref())),
             None => sp(name.span(), Resources::default()),
@@ -103,6 +94,7 @@ impl Resolver<'_> {
                     .or_else(|| p.max_unavailable.clone().map(Pdb::MaxUnavailable))
             }),
             slo,
+            pod,
         }
     }
 
@@ -184,29 +176,17 @@ impl Resolver<'_> {
     ) -> (BTreeMap<String, String>, SecretRefs) {
         let r = self;
         let mut env_vars = BTreeMap::new();
-        let generated: BTreeSet<String> = svc
-            .datastores
-            .keys()
-            .flat_map(|ds| {
-                let prefix = datastore_env_prefix(ds.get_ref());
-                [
-                    "MIN",
-                    "MAX",
-                    "TIMEOUT_SECONDS",
-                    "RECYCLE_SECONDS",
-                    "PRE_PING",
-                ]
-                .map(|s| format!("{prefix}_POOL_{s}"))
-            })
-            .chain(RATE_LIMIT_KEYS.iter().map(|s| s.to_string()))
-            .collect();
+        let generated = r.generated_keys(svc);
         for (k, v) in &svc.env {
-            if generated.contains(k.get_ref()) {
+            if let Some(what) = generated.get(k.get_ref()) {
                 r.invalid(
-                    format!("`{}` is set by berrys in the service ConfigMap", k.get_ref()),
+                    format!(
+                        "`{}` is set by berrys in the service ConfigMap: it is {what}",
+                        k.get_ref()
+                    ),
                     k.span(),
                     "reserved variable",
-                    "berrys writes the rate-limit and pool settings under this name; rename the variable",
+                    "rename the variable, or remove it if it holds what berrys writes there",
                 );
             }
             if let Some((sk, _)) = svc.secrets.get_key_value(k.get_ref().as_str()) {
@@ -234,6 +214,83 @@ impl Resolver<'_> {
         (env_vars, secrets)
     }
 
+    /// The ConfigMap keys berrys writes for the service, each with what it holds.
+    fn generated_keys(&self, svc: &RawService) -> BTreeMap<String, String> {
+        let mut keys = BTreeMap::new();
+        for key in RATE_LIMIT_KEYS {
+            keys.insert(key.to_string(), "a rate-limit setting".to_string());
+        }
+        for ds in svc.datastores.keys() {
+            let (name, prefix) = (ds.get_ref(), datastore_env_prefix(ds.get_ref()));
+            for s in [
+                "MIN",
+                "MAX",
+                "TIMEOUT_SECONDS",
+                "RECYCLE_SECONDS",
+                "PRE_PING",
+            ] {
+                keys.insert(
+                    format!("{prefix}_POOL_{s}"),
+                    format!("a pool setting of datastore `{name}`"),
+                );
+            }
+            let with_host = self
+                .raw
+                .datastores
+                .get(name.as_str())
+                .is_some_and(|d| d.get_ref().host.is_some());
+            if with_host {
+                keys.insert(
+                    format!("{prefix}_HOST"),
+                    format!("the host of datastore `{name}`"),
+                );
+                keys.insert(
+                    format!("{prefix}_PORT"),
+                    format!("the port of datastore `{name}`"),
+                );
+            }
+        }
+        for dep in svc.depends_on.iter().chain(&svc.soft_depends_on) {
+            keys.insert(
+                dependency_url_key(dep.get_ref()),
+                format!("the address of dependency `{}`", dep.get_ref()),
+            );
+        }
+        keys
+    }
+
+    /// Every `except` of an egress destination lies inside its `cidr`.
+    fn check_egress_exceptions(&mut self, e: &crate::model::raw::RawEgress) {
+        let cidr = Cidr::parse(e.cidr.get_ref()).ok();
+        for except in &e.except {
+            let (outer, inner) = match (cidr, Cidr::parse(except.get_ref())) {
+                (Some(outer), Ok(inner)) if !outer.contains(inner) => (outer, inner),
+                // Inside, or not a CIDR at all (the schema reports that).
+                _ => continue,
+            };
+            let family = |c: Cidr| if c.is_v6() { "IPv6" } else { "IPv4" };
+            let why = if outer.is_v6() == inner.is_v6() {
+                String::new()
+            } else {
+                format!(" (an {} range in an {} one)", family(inner), family(outer))
+            };
+            self.diags.push(
+                Diagnostic::new(
+                    crate::diagnostic::codes::INVALID_VALUE,
+                    format!(
+                        "`{}` is not inside `{}`{why}",
+                        except.get_ref(),
+                        e.cidr.get_ref()
+                    ),
+                    except.span(),
+                    "outside the range",
+                )
+                .with_secondary(e.cidr.span(), "the allowed range")
+                .with_help("an exception must be a part of `cidr`; Kubernetes refuses any other"),
+            );
+        }
+    }
+
     /// Egress destinations, each name once.
     fn egress(&mut self, svc: &RawService) -> Vec<Egress> {
         let r = self;
@@ -253,10 +310,12 @@ impl Resolver<'_> {
                     .with_help("give each egress destination its own name"),
                 );
             }
+            r.check_egress_exceptions(e);
             egress.push(Egress {
                 name: e.name.get_ref().clone(),
                 cidr: e.cidr.get_ref().clone(),
                 port: *e.port.get_ref(),
+                except: e.except.iter().map(|x| x.get_ref().clone()).collect(),
             });
         }
         egress
@@ -265,6 +324,7 @@ impl Resolver<'_> {
     /// The Ingress, unless another service is already exposed at its host and path.
     fn ingress(
         &mut self,
+        scope: &ServiceScope<'_>,
         name: &Sp<String>,
         svc: &RawService,
         ingress_routes: &mut IngressRoutes,
@@ -296,10 +356,16 @@ impl Resolver<'_> {
             } else {
                 ingress_routes.insert(route, name.clone());
             }
+            let class = scope
+                .most_specific(name, i.class.as_ref(), |e| e.ingress_class.as_ref())
+                .or(r.raw.platform.ingress_class.as_ref())
+                .map(|c| c.get_ref().clone());
             Ingress {
                 host: i.host.clone(),
                 path,
                 tls_secret: i.tls_secret.as_ref().map(|t| t.get_ref().clone()),
+                class,
+                annotations: i.annotations.clone(),
             }
         })
     }

@@ -247,26 +247,27 @@ pub struct RuleFileForm {
     pub empty: String,
 }
 
-/// The two rule files: the plain one for promtool and Prometheus, and the PrometheusRule
-/// with the same groups for the operator.
-pub fn rule_files(metadata: ObjectMeta) -> Result<[RuleFileForm; 2], RenderError> {
+/// The rule files: the plain one for promtool and Prometheus, and, where the cluster runs
+/// the Prometheus operator, the PrometheusRule with the same groups.
+pub fn rule_files(metadata: ObjectMeta, operator: bool) -> Result<Vec<RuleFileForm>, RenderError> {
     let plain = RuleFile { groups: &[] };
-    let operator = PrometheusRule {
-        api_version: "monitoring.coreos.com/v1",
-        kind: "PrometheusRule",
-        metadata,
-        spec: RuleFile { groups: &[] },
-    };
-    Ok([
-        RuleFileForm {
-            path: RULE_FILE_PATH,
-            head: yaml::list_head(&plain, "groups")?,
-            empty: yaml::documents(&[Document::new(&plain)?]),
-        },
-        RuleFileForm {
+    let mut files = vec![RuleFileForm {
+        path: RULE_FILE_PATH,
+        head: yaml::list_head(&plain, "groups")?,
+        empty: yaml::documents(&[Document::new(&plain)?]),
+    }];
+    if operator {
+        let rule = PrometheusRule {
+            api_version: "monitoring.coreos.com/v1",
+            kind: "PrometheusRule",
+            metadata,
+            spec: RuleFile { groups: &[] },
+        };
+        files.push(RuleFileForm {
             path: PROMETHEUS_RULE_PATH,
-            head: yaml::list_head(&operator, "groups")?,
-            empty: yaml::documents(&[Document::new(&operator)?]),
-        },
-    ])
+            head: yaml::list_head(&rule, "groups")?,
+            empty: yaml::documents(&[Document::new(&rule)?]),
+        });
+    }
+    Ok(files)
 }

@@ -1,0 +1,262 @@
+//! Every custom resource berrys renders is valid under its CRD's `openAPIV3Schema`
+//! (tests/crds, with their provenance), read strictly: a field the CRD does not declare is an
+//! error, as the API server's strict field validation makes it, except below
+//! `x-kubernetes-preserve-unknown-fields`.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+/// The CRDs of the custom resources berrys renders, by `apiVersion` and `kind`.
+const CRDS: &[(&str, &str, &str)] = &[
+    (
+        "monitoring.coreos.com/v1",
+        "ServiceMonitor",
+        "monitoring.coreos.com_servicemonitors.yaml",
+    ),
+    (
+        "monitoring.coreos.com/v1",
+        "PrometheusRule",
+        "monitoring.coreos.com_prometheusrules.yaml",
+    ),
+    (
+        "external-secrets.io/v1",
+        "ExternalSecret",
+        "external-secrets.io_externalsecrets.yaml",
+    ),
+];
+
+/// A CRD's schema for `version`, made strict.
+fn strict_schema(file: &str, version: &str) -> Value {
+    let text = std::fs::read_to_string(common::root().join("tests/crds").join(file)).unwrap();
+    let crd: Value = serde_saphyr::from_str(&text).unwrap();
+    let versions = crd["spec"]["versions"].as_array().expect("spec.versions");
+    let found = versions
+        .iter()
+        .find(|v| v["name"] == version)
+        .unwrap_or_else(|| panic!("{file} has no version {version}"));
+    let mut schema = found["schema"]["openAPIV3Schema"].clone();
+    make_strict(&mut schema);
+    schema
+}
+
+/// Closes every object the CRD describes field by field, and lets `int-or-string` be
+/// either (the OpenAPI `type` there would only allow one).
+fn make_strict(node: &mut Value) {
+    let Some(object) = node.as_object_mut() else {
+        if let Some(items) = node.as_array_mut() {
+            items.iter_mut().for_each(make_strict);
+        }
+        return;
+    };
+    let preserved = object.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true));
+    if object.contains_key("properties")
+        && !object.contains_key("additionalProperties")
+        && !preserved
+    {
+        object.insert("additionalProperties".into(), Value::Bool(false));
+    }
+    if object.get("x-kubernetes-int-or-string") == Some(&Value::Bool(true)) {
+        object.remove("type");
+    }
+    // Go's inline flags (`^(?i)(abort|warn)?$`) are no ECMA-262 pattern, which JSON Schema
+    // patterns are: such a pattern is left out (berrys sets no field that has one).
+    if object
+        .get("pattern")
+        .and_then(Value::as_str)
+        .is_some_and(|p| p.contains("(?i)"))
+    {
+        object.remove("pattern");
+    }
+    object.values_mut().for_each(make_strict);
+}
+
+fn validators() -> BTreeMap<(String, String), jsonschema::Validator> {
+    CRDS.iter()
+        .map(|(api_version, kind, file)| {
+            let version = api_version.rsplit('/').next().unwrap();
+            let schema = strict_schema(file, version);
+            let validator = jsonschema::draft4::new(&schema)
+                .unwrap_or_else(|e| panic!("{file}: not a usable schema: {e}"));
+            ((api_version.to_string(), kind.to_string()), validator)
+        })
+        .collect()
+}
+
+/// Problems of every custom resource in the rendered YAML files of `files`, and how many
+/// objects of each kind were checked.
+fn check_files(
+    validators: &BTreeMap<(String, String), jsonschema::Validator>,
+    origin: &str,
+    files: &[berrys::output::OutputFile],
+    checked: &mut BTreeMap<String, usize>,
+    problems: &mut Vec<String>,
+) {
+    for file in files.iter().filter(|f| f.path.ends_with(".yaml")) {
+        let docs: Vec<Value> = serde_saphyr::from_multiple(&file.contents)
+            .unwrap_or_else(|e| panic!("{origin} {}: {e}", file.path));
+        for doc in docs {
+            let (Some(api_version), Some(kind)) =
+                (doc["apiVersion"].as_str(), doc["kind"].as_str())
+            else {
+                continue;
+            };
+            let key = (api_version.to_string(), kind.to_string());
+            let group = api_version.split('/').next().unwrap_or_default();
+            let Some(validator) = validators.get(&key) else {
+                assert!(
+                    !group.contains('.')
+                        || group.ends_with(".k8s.io")
+                        || group == "kustomize.config.k8s.io",
+                    "{origin} {}: {kind} ({api_version}) is a custom resource with no CRD in tests/crds",
+                    file.path
+                );
+                continue;
+            };
+            *checked.entry(kind.to_string()).or_default() += 1;
+            for error in validator.iter_errors(&doc) {
+                problems.push(format!(
+                    "{origin} {} {kind} {}: {error} at {}",
+                    file.path,
+                    doc["metadata"]["name"].as_str().unwrap_or("?"),
+                    error.instance_path()
+                ));
+            }
+        }
+    }
+}
+
+fn platforms() -> Vec<std::path::PathBuf> {
+    let root = common::root();
+    let mut paths = vec![root.join("platform.toml")];
+    let mut fixtures: Vec<_> = std::fs::read_dir(root.join("tests/fixtures/valid"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    fixtures.sort();
+    paths.extend(fixtures);
+    paths
+}
+
+fn render_all(path: &Path) -> Vec<(String, Vec<berrys::output::OutputFile>)> {
+    let source = common::load(path);
+    let all = berrys::compile(&source, berrys::Envs::All)
+        .unwrap_or_else(|e| panic!("{} does not compile: {e:?}", path.display()));
+    all.iter()
+        .map(|c| {
+            let origin = format!("{} --env {}", path.display(), c.platform.env);
+            (origin, berrys::render::render(c).unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn every_custom_resource_is_valid_under_its_crd() {
+    let validators = validators();
+    let mut checked = BTreeMap::new();
+    let mut problems = Vec::new();
+    for path in platforms() {
+        for (origin, files) in render_all(&path) {
+            check_files(&validators, &origin, &files, &mut checked, &mut problems);
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    for (_, kind, _) in CRDS {
+        assert!(
+            checked.get(*kind).copied().unwrap_or(0) > 0,
+            "no {kind} was rendered, so none was checked: {checked:?}"
+        );
+    }
+}
+
+/// The strict reading is what makes the check worth having: a field the CRD does not know
+/// fails, in the spec and in nested objects, while a preserve-unknown object stays open.
+#[test]
+fn the_strict_schema_rejects_fields_the_crd_does_not_declare() {
+    let validators = validators();
+    let key = |kind: &str| {
+        let (api, kind, _) = CRDS.iter().find(|c| c.1 == kind).unwrap();
+        (api.to_string(), kind.to_string())
+    };
+    let monitor = serde_json::json!({
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": { "name": "x" },
+        "spec": {
+            "selector": { "matchLabels": { "app": "x" } },
+            "endpoints": [{ "port": "http", "path": "/metrics", "interval": "30s" }]
+        }
+    });
+    let sm = &validators[&key("ServiceMonitor")];
+    assert!(sm.is_valid(&monitor));
+    let mut unknown = monitor.clone();
+    unknown["spec"]["endpoints"][0]["scrapeEvery"] = Value::from("30s");
+    assert!(!sm.is_valid(&unknown), "an unknown endpoint field passed");
+    let mut misspelt = monitor;
+    misspelt["spec"]["selectors"] = Value::Object(Map::new());
+    assert!(!sm.is_valid(&misspelt), "an unknown spec field passed");
+
+    let secret = serde_json::json!({
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ExternalSecret",
+        "metadata": { "name": "db" },
+        "spec": {
+            "refreshInterval": "1h",
+            "secretStoreRef": { "kind": "ClusterSecretStore", "name": "vault" },
+            "target": { "name": "db", "creationPolicy": "Owner" },
+            "data": [{ "secretKey": "password", "remoteRef": { "key": "db", "property": "password" } }]
+        }
+    });
+    let es = &validators[&key("ExternalSecret")];
+    assert!(es.is_valid(&secret));
+    let mut bad_policy = secret.clone();
+    bad_policy["spec"]["target"]["creationPolicy"] = Value::from("Own");
+    assert!(!es.is_valid(&bad_policy), "an unknown enum value passed");
+    let mut unknown = secret;
+    unknown["spec"]["data"][0]["remoteRef"]["path"] = Value::from("db");
+    assert!(!es.is_valid(&unknown), "an unknown remoteRef field passed");
+}
+
+/// Without the operator, nothing outside core Kubernetes is rendered.
+#[test]
+fn without_the_operator_no_custom_resource_is_rendered() {
+    let path = common::root().join("tests/fixtures/valid/no-operator.toml");
+    for (origin, files) in render_all(&path) {
+        assert!(
+            !files
+                .iter()
+                .any(|f| f.path == "prometheus/prometheusrule.yaml"),
+            "{origin}: a PrometheusRule without the operator"
+        );
+        for file in files.iter().filter(|f| f.path.starts_with("kubernetes/")) {
+            assert!(
+                !file.contents.contains("monitoring.coreos.com"),
+                "{origin} {}: an operator object",
+                file.path
+            );
+        }
+        let web = files
+            .iter()
+            .find(|f| f.path == "kubernetes/web.yaml")
+            .unwrap();
+        for annotation in [
+            "prometheus.io/scrape: \"true\"",
+            "prometheus.io/port: \"8080\"",
+            "prometheus.io/path: /metrics",
+        ] {
+            assert!(
+                web.contents.contains(annotation),
+                "{origin}: no `{annotation}`"
+            );
+        }
+        let kustomization = files
+            .iter()
+            .find(|f| f.path == "kustomization.yaml")
+            .unwrap();
+        assert!(!kustomization.contents.contains("prometheusrule"));
+        assert!(files.iter().any(|f| f.path == "prometheus/rules.yaml"));
+    }
+}
