@@ -5,6 +5,25 @@ mod common;
 
 use berrys::render::render;
 
+/// Each of `files` as a snapshot in `tests/<dir>`, named by environment and path.
+fn snapshot_files<'a>(
+    dir: &str,
+    command: &str,
+    env: &str,
+    files: impl Iterator<Item = &'a berrys::output::OutputFile>,
+) {
+    for file in files {
+        let name = format!("{env}__{}", file.path.replace('/', "__"));
+        insta::with_settings!({
+            snapshot_path => dir,
+            prepend_module_to_snapshot => false,
+            description => format!("{command} --env {env}: {}", file.path),
+        }, {
+            insta::assert_snapshot!(name, file.contents);
+        });
+    }
+}
+
 fn snapshot_environment(env: Option<&str>) {
     let source = common::reference();
     let compiled = common::compile_env(&source, env);
@@ -14,16 +33,7 @@ fn snapshot_environment(env: Option<&str>) {
         "one file per service plus platform and kustomization"
     );
     let env = env.unwrap_or("base");
-    for file in files {
-        let name = format!("{env}__{}", file.path.replace('/', "__"));
-        insta::with_settings!({
-            snapshot_path => "snapshots/reference",
-            prepend_module_to_snapshot => false,
-            description => format!("berrys render --env {env}: {}", file.path),
-        }, {
-            insta::assert_snapshot!(name, file.contents);
-        });
-    }
+    snapshot_files("snapshots/reference", "berrys render", env, files.iter());
 }
 
 #[test]
@@ -50,17 +60,12 @@ fn real_cluster_fixture() {
     for env in [None, Some("local"), Some("production")] {
         let compiled = common::compile_env(&source, env);
         let files = render(&compiled).expect("the fixture renders");
-        let env = env.unwrap_or("base");
-        for file in files.iter().filter(|f| f.path.starts_with("kubernetes/")) {
-            let name = format!("{env}__{}", file.path.replace('/', "__"));
-            insta::with_settings!({
-                snapshot_path => "snapshots/real-cluster",
-                prepend_module_to_snapshot => false,
-                description => format!("berrys render -f real-cluster.toml --env {env}: {}", file.path),
-            }, {
-                insta::assert_snapshot!(name, file.contents);
-            });
-        }
+        snapshot_files(
+            "snapshots/real-cluster",
+            "berrys render -f real-cluster.toml",
+            env.unwrap_or("base"),
+            files.iter().filter(|f| f.path.starts_with("kubernetes/")),
+        );
     }
 }
 
