@@ -85,3 +85,38 @@ port = 80
     assert!(shown.contains("unknown scaling tier `missing`"), "{shown}");
     assert!(shown.contains("in environment: staging"), "{shown}");
 }
+
+/// Every ConfigMap key berrys writes itself (rate limits, pools, datastore hosts,
+/// dependency URLs) is refused in `env`, naming what berrys writes there: the model's list
+/// of reserved names and the renderer's ConfigMap agree.
+#[test]
+fn every_generated_config_key_is_refused_in_env() {
+    let path = common::root().join("tests/fixtures/valid/real-cluster.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let source = common::load(&path);
+    let compiled = common::compile_env(&source, None);
+    let mut checked = 0;
+    for (name, service) in &compiled.platform.services {
+        assert!(service.env.is_empty(), "{name}: the fixture sets no env");
+        let data = berrys::render::kubernetes::config_data(&compiled.platform, service);
+        for key in data.keys() {
+            let header = format!("[services.{name}]\n");
+            let edited = text.replace(&header, &format!("{header}env = {{ {key} = \"x\" }}\n"));
+            let source = berrys::source::SourceFile::new("platform.toml", edited);
+            let Err(berrys::CompileError::Diagnostics(diags)) =
+                berrys::compile(&source, berrys::Envs::One(None))
+            else {
+                panic!("`{key}` in `env` of `{name}` was accepted");
+            };
+            assert!(
+                diags.iter().any(|d| d.message.starts_with(&format!(
+                    "`{key}` is set by berrys in the service ConfigMap: it is "
+                ))),
+                "{name} {key}: {diags:?}"
+            );
+            checked += 1;
+        }
+    }
+    // orders: pool (5), host and port; storefront: two URLs.
+    assert!(checked >= 9, "{checked} keys checked");
+}

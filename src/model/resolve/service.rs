@@ -9,9 +9,33 @@ use crate::diagnostic::Diagnostic;
 use crate::model::raw::RawService;
 use crate::model::{
     Egress, Ingress, LatencySlo, Metric, MetricKind, Pdb, RATE_LIMIT_KEYS, RawDocument, Resources,
-    SecretRefs, Service, Slo, Sp, datastore_env_prefix, dependency_url_key,
+    SecretRefs, Service, Slo, Sp,
 };
 use crate::units::{Cidr, Duration};
+
+/// The pool settings berrys writes as `<DATASTORE>_POOL_<SETTING>`.
+const POOL_KEYS: [&str; 5] = [
+    "MIN",
+    "MAX",
+    "TIMEOUT_SECONDS",
+    "RECYCLE_SECONDS",
+    "PRE_PING",
+];
+
+/// The rest of `key` after the environment-variable form of `name` (`agent-db` → `AGENT_DB`,
+/// as [`crate::model::datastore_env_prefix`] writes it), if `key` starts with it.
+fn strip_env_prefix<'k>(key: &'k str, name: &str) -> Option<&'k str> {
+    let matches = key.len() >= name.len()
+        && name.bytes().zip(key.bytes()).all(|(n, k)| {
+            k == if n == b'-' {
+                b'_'
+            } else {
+                n.to_ascii_uppercase()
+            }
+        });
+    // Names are ASCII (the schema's DNS labels), so a match ends on a character boundary.
+    matches.then(|| key.get(name.len()..)).flatten()
+}
 
 /// What resolving a service needs of its environment.
 pub(super) struct ServiceScope<'s> {
@@ -176,9 +200,8 @@ impl Resolver<'_> {
     ) -> (BTreeMap<String, String>, SecretRefs) {
         let r = self;
         let mut env_vars = BTreeMap::new();
-        let generated = r.generated_keys(svc);
         for (k, v) in &svc.env {
-            if let Some(what) = generated.get(k.get_ref()) {
+            if let Some(what) = r.generated_meaning(svc, k.get_ref()) {
                 r.invalid(
                     format!(
                         "`{}` is set by berrys in the service ConfigMap: it is {what}",
@@ -214,49 +237,39 @@ impl Resolver<'_> {
         (env_vars, secrets)
     }
 
-    /// The ConfigMap keys berrys writes for the service, each with what it holds.
-    fn generated_keys(&self, svc: &RawService) -> BTreeMap<String, String> {
-        let mut keys = BTreeMap::new();
-        for key in RATE_LIMIT_KEYS {
-            keys.insert(key.to_string(), "a rate-limit setting".to_string());
+    /// What berrys writes under the ConfigMap key `key` of the service, if it writes
+    /// anything there. Compared in place: every service's every `env` key is asked.
+    fn generated_meaning(&self, svc: &RawService, key: &str) -> Option<String> {
+        if RATE_LIMIT_KEYS.contains(&key) {
+            return Some("a rate-limit setting".to_string());
         }
         for ds in svc.datastores.keys() {
-            let (name, prefix) = (ds.get_ref(), datastore_env_prefix(ds.get_ref()));
-            for s in [
-                "MIN",
-                "MAX",
-                "TIMEOUT_SECONDS",
-                "RECYCLE_SECONDS",
-                "PRE_PING",
-            ] {
-                keys.insert(
-                    format!("{prefix}_POOL_{s}"),
-                    format!("a pool setting of datastore `{name}`"),
-                );
+            let name = ds.get_ref();
+            let Some(rest) = strip_env_prefix(key, name) else {
+                continue;
+            };
+            if rest
+                .strip_prefix("_POOL_")
+                .is_some_and(|setting| POOL_KEYS.contains(&setting))
+            {
+                return Some(format!("a pool setting of datastore `{name}`"));
             }
             let with_host = self
                 .raw
                 .datastores
                 .get(name.as_str())
                 .is_some_and(|d| d.get_ref().host.is_some());
-            if with_host {
-                keys.insert(
-                    format!("{prefix}_HOST"),
-                    format!("the host of datastore `{name}`"),
-                );
-                keys.insert(
-                    format!("{prefix}_PORT"),
-                    format!("the port of datastore `{name}`"),
-                );
+            match rest {
+                "_HOST" if with_host => return Some(format!("the host of datastore `{name}`")),
+                "_PORT" if with_host => return Some(format!("the port of datastore `{name}`")),
+                _ => {}
             }
         }
-        for dep in svc.depends_on.iter().chain(&svc.soft_depends_on) {
-            keys.insert(
-                dependency_url_key(dep.get_ref()),
-                format!("the address of dependency `{}`", dep.get_ref()),
-            );
-        }
-        keys
+        svc.depends_on
+            .iter()
+            .chain(&svc.soft_depends_on)
+            .find(|dep| strip_env_prefix(key, dep.get_ref()) == Some("_URL"))
+            .map(|dep| format!("the address of dependency `{}`", dep.get_ref()))
     }
 
     /// Every `except` of an egress destination lies inside its `cidr`.
@@ -428,5 +441,20 @@ impl Resolver<'_> {
                 window,
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_env_prefix;
+
+    #[test]
+    fn env_prefixes_match_the_upper_case_underscore_form_only() {
+        assert_eq!(strip_env_prefix("AGENT_DB_HOST", "agent-db"), Some("_HOST"));
+        assert_eq!(strip_env_prefix("AGENT_DB", "agent-db"), Some(""));
+        assert_eq!(strip_env_prefix("AGENT-DB_HOST", "agent-db"), None);
+        assert_eq!(strip_env_prefix("agent_db_HOST", "agent-db"), None);
+        assert_eq!(strip_env_prefix("AGENT", "agent-db"), None);
+        assert_eq!(strip_env_prefix("ÄGENT_DB_HOST", "agent-db"), None);
     }
 }
