@@ -190,3 +190,44 @@ fn a_broken_file_whose_first_64_kib_have_no_newline_is_reported() {
         assert!(diags.iter().all(|d| d["code"] == "syntax"));
     }
 }
+
+/// Colour puts escape codes around the snippet borders: the elision marker still appears,
+/// at the same place as without colour.
+#[test]
+fn the_elision_marker_survives_colour() {
+    let source =
+        common::load(&common::root().join("tests/fixtures/lint/br011-quota-exceeded.fires.toml"));
+    let linted = berrys::check(&source, berrys::Envs::All, "2026-01-01").unwrap();
+    let plain = berrys::report::render_human(&linted.findings, &source, false);
+    let coloured = berrys::report::render_human(&linted.findings, &source, true);
+    assert!(coloured.contains('\u{1b}'), "no colour was written");
+    let strip = |s: &str| {
+        let mut out = String::new();
+        let mut chars = s.chars();
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' {
+                // CSI: ESC [ parameters final-byte
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    };
+    let marker_lines = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| l.contains('⋮'))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(marker_lines(&plain).len(), 2, "{plain}");
+    assert_eq!(
+        marker_lines(&strip(&coloured)),
+        marker_lines(&plain),
+        "{coloured}"
+    );
+}
