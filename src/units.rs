@@ -68,6 +68,19 @@ impl Duration {
         self.millis as f64 / 1000.0
     }
 
+    /// The spelling of Go's `time.ParseDuration` in its largest whole unit (`5m`, `1h`,
+    /// `90s`; Go has no days), for fields that Kubernetes controllers parse. Sub-second
+    /// parts are rounded up to a second.
+    pub fn go_string(self) -> String {
+        let secs = self.ceil_secs();
+        match secs {
+            0 => "0s".to_string(),
+            s if s.is_multiple_of(3600) => format!("{}h", s / 3600),
+            s if s.is_multiple_of(60) => format!("{}m", s / 60),
+            s => format!("{s}s"),
+        }
+    }
+
     /// Whole seconds, rounded up (Kubernetes fields take seconds).
     pub fn ceil_secs(self) -> u64 {
         self.millis.div_ceil(1000)

@@ -411,18 +411,6 @@ pub fn fails(findings: &[Diagnostic], fail_on: Severity) -> bool {
 
 // ---- facts shared by several rules ------------------------------------------------------
 
-/// Extra pods of a rolling update: `maxSurge: 25%` of the replicas, rounded up, as the
-/// Deployment renders it.
-pub fn surge(replicas: u32) -> u32 {
-    replicas.div_ceil(4)
-}
-
-/// The most pods a service can run at once: maximum replicas plus the rollout surge.
-pub fn peak_pods(service: &Service) -> (u32, u32) {
-    let max = service.replicas.max();
-    (max, surge(max))
-}
-
 /// Where a service's lower replica bound is written: its tier's minimum (or override), or
 /// its fixed count.
 pub fn min_replicas_span(service: &Service) -> Range<usize> {
@@ -452,14 +440,5 @@ mod tests {
         assert!(!is_date("2027-13-01"));
         assert!(!is_date("2027-1-01"));
         assert!(!is_date("soon"));
-    }
-
-    #[test]
-    fn surge_is_a_quarter_rounded_up() {
-        assert_eq!(surge(1), 1);
-        assert_eq!(surge(4), 1);
-        assert_eq!(surge(8), 2);
-        assert_eq!(surge(10), 3);
-        assert_eq!(surge(0), 0);
     }
 }

@@ -5,6 +5,7 @@
 //! environment's settings and service overrides merged. Every reference that does not resolve
 //! is reported (BR002) with a suggestion, and every problem of the file in one run.
 
+mod delivery;
 mod environment;
 pub mod raw;
 mod resolve;
@@ -14,6 +15,9 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use crate::units::{Duration, Quantity};
+pub use delivery::{
+    BlueGreen, Canary, Delivery, PeakPods, Strategy, Traffic, peak_pods, rolling_surge,
+};
 pub use environment::{apply_environment, environment_names, has_service_overrides};
 pub use raw::{RawDocument, Sp};
 pub use resolve::resolve;
@@ -66,6 +70,8 @@ pub struct Observability {
     pub ingress_namespace: String,
     /// The cluster runs the Prometheus operator (ServiceMonitor, PrometheusRule).
     pub operator: bool,
+    /// Where Argo Rollouts' analysis queries Prometheus.
+    pub prometheus_url: String,
 }
 
 /// `[secrets]`, resolved.
@@ -142,6 +148,15 @@ pub struct Service {
     pub slo: Option<Slo>,
     /// How and where its pods run.
     pub pod: PodSettings,
+    /// A canary or blue-green release; `None`: a rolling update.
+    pub delivery: Option<Delivery>,
+}
+
+impl Service {
+    /// The most pods it runs at once, during a release at maximum replicas.
+    pub fn peak_pods(&self) -> PeakPods {
+        peak_pods(&self.replicas, self.delivery.as_ref())
+    }
 }
 
 /// What a service's pods need of the cluster: the platform's settings with the service's

@@ -31,6 +31,8 @@ pub struct RawDocument {
     pub datastores: SpMap<Sp<RawDatastore>>,
     #[serde(default)]
     pub services: SpMap<Sp<RawService>>,
+    #[serde(default)]
+    pub delivery: SpMap<Sp<RawDeliveryProfile>>,
     pub secrets: Option<Sp<RawSecrets>>,
     #[serde(default)]
     pub lint: RawLint,
@@ -54,6 +56,7 @@ pub struct RawPlatform {
     pub image_pull_policy: Option<Sp<String>>,
     pub security: Option<Sp<RawSecurity>>,
     pub ingress_class: Option<Sp<String>>,
+    pub progressive_delivery: Option<Sp<bool>>,
 }
 
 /// `security = { run_as_user, run_as_group, fs_group }`.
@@ -107,6 +110,7 @@ pub struct RawObservability {
     pub prometheus_namespace: Option<Sp<String>>,
     pub ingress_namespace: Option<Sp<String>>,
     pub operator: Option<Sp<bool>>,
+    pub prometheus_url: Option<Sp<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -119,6 +123,7 @@ pub struct RawEnvironment {
     pub labels: BTreeMap<String, String>,
     pub image_pull_policy: Option<Sp<String>>,
     pub ingress_class: Option<Sp<String>>,
+    pub progressive_delivery: Option<Sp<bool>>,
     /// Only the names matter here: overrides are merged into the document tree before the
     /// environment's model is built, so their values keep their own spans.
     #[serde(default)]
@@ -187,6 +192,53 @@ impl<'de> Deserialize<'de> for RawScaling {
     }
 }
 
+/// `[delivery.<profile>]`, and a service's `delivery = { profile = "canary", … }`: one
+/// struct for both, since the schema (checked first) already keeps `strategy` to profiles
+/// and `profile` to services.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDeliveryProfile {
+    pub strategy: Option<Sp<String>>,
+    pub profile: Option<Sp<String>>,
+    pub steps: Option<Sp<Vec<Sp<u32>>>>,
+    pub pause: Option<Sp<String>>,
+    pub analysis: Option<Sp<bool>>,
+    pub max_burn_rate: Option<Sp<f64>>,
+    pub min_requests: Option<Sp<u64>>,
+    pub traffic: Option<Sp<String>>,
+    pub auto_promote: Option<Sp<bool>>,
+    pub scale_down_delay: Option<Sp<String>>,
+    pub preview_replicas: Option<Sp<u32>>,
+}
+
+/// `delivery = "canary"` or `delivery = { profile = "canary", … }`, read by hand like
+/// [`RawScaling`].
+#[derive(Debug, Clone)]
+pub enum RawDelivery {
+    Profile(String),
+    Inline(Box<RawDeliveryProfile>),
+}
+
+impl<'de> Deserialize<'de> for RawDelivery {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct DeliveryVisitor;
+        impl<'de> Visitor<'de> for DeliveryVisitor {
+            type Value = RawDelivery;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a delivery profile name or a table with `profile`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawDelivery, E> {
+                Ok(RawDelivery::Profile(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawDelivery, A::Error> {
+                RawDeliveryProfile::deserialize(MapAccessDeserializer::new(map))
+                    .map(|o| RawDelivery::Inline(Box::new(o)))
+            }
+        }
+        deserializer.deserialize_any(DeliveryVisitor)
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRateLimit {
@@ -224,6 +276,7 @@ pub struct RawService {
     pub layer: Option<Sp<String>>,
     pub critical: Option<Sp<bool>>,
     pub scaling: Option<Sp<RawScaling>>,
+    pub delivery: Option<Sp<RawDelivery>>,
     pub replicas: Option<Sp<u32>>,
     pub rate_limit: Option<Sp<String>>,
     pub resources: Option<Sp<RawResources>>,

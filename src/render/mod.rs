@@ -10,6 +10,7 @@
 //! SLO arithmetic the last two share. [`stream`] writes the files that take one piece per
 //! service in service order.
 
+pub mod analysis;
 mod error;
 pub mod grafana;
 pub mod kubernetes;
@@ -139,6 +140,9 @@ fn platform_files(
         yaml::documents(&[prometheus::adapter_config_map(platform, adapter_meta)?]),
     ))?;
     resources.push("prometheus/adapter-config.yaml".to_string());
+    if let Some(tests) = prometheus::analysis_tests::analysis_tests(compiled)? {
+        sink(tests)?;
+    }
 
     let mut generated: Vec<(String, String)> = services
         .iter()

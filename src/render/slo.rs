@@ -6,7 +6,7 @@
 use std::ops::{Div, Mul, Sub};
 
 use super::promql::Ratio;
-use crate::model::Platform;
+use crate::model::{Platform, Service};
 use crate::units::Duration;
 
 pub const MINUTE: u64 = 60_000;
@@ -97,7 +97,15 @@ pub struct Slo {
 pub fn slos(platform: &Platform) -> Vec<Slo> {
     let mut out = Vec::new();
     for svc in platform.services.values() {
-        let Some(slo) = &svc.slo else { continue };
+        service_slos(svc, &mut out);
+    }
+    out
+}
+
+/// The SLOs of one service, availability first.
+pub fn service_slos(svc: &Service, out: &mut Vec<Slo>) {
+    {
+        let Some(slo) = &svc.slo else { return };
         let name = svc.name.get_ref();
         let period = *slo.window.get_ref();
         if let Some(a) = &slo.availability {
@@ -127,7 +135,6 @@ pub fn slos(platform: &Platform) -> Vec<Slo> {
             });
         }
     }
-    out
 }
 
 impl BurnCondition {

@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
 use crate::graph::Compiled;
-use crate::lint::{Check, Finding, Level, Rule, peak_pods};
+use crate::lint::{Check, Finding, Level, Rule};
 
 pub const RULE: Rule = Rule {
     code: "BR003",
@@ -14,9 +14,13 @@ pub const RULE: Rule = Rule {
 
 const DOCS: &str = r#"## What it checks
 For every datastore, the connections its clients can open at once: for each service that
-uses it, the pool profile's `max` × (the service's maximum replicas + the rolling update's
-surge). The surge is the Deployment's `maxSurge` of 25 % at maximum replicas, rounded up;
-with autoscaling off the maximum is the fixed replica count. The sum is compared with
+uses it, the pool profile's `max` × (the service's maximum replicas + the pods its release
+strategy adds). A rolling update, and a canary weighted by replicas, add the `maxSurge` of
+25 % at maximum replicas, rounded up; a blue-green release runs both versions at full size
+during the switch (`(8 + 8 blue-green)`); an nginx canary runs the canary at its weight
+while the stable version is scaled for the rest, and an abort scales the stable version back
+to full size before the canary goes (`(8 + 6 canary)` for steps up to 75 %). With
+autoscaling off the maximum is the fixed replica count. The sum is compared with
 `max_connections − reserved_connections`: above it is an error, above 80 % of it a warning.
 Each contributing pool is labelled with its share, e.g. `agent-orchestrator: 20 × (8 + 2) =
 200 of 990`.
@@ -25,6 +29,8 @@ Each contributing pool is labelled with its share, e.g. `agent-orchestrator: 20 
 Every pod opens up to its pool's maximum. When the autoscaler reaches its maximum during a
 rollout, the sum arrives at the database at once; beyond its limit new connections are
 refused and requests fail across every service that shares it, not just the one that grew.
+A platform sized for rolling updates can overcommit its database the day a service turns
+blue-green: the switch doubles that service's pods, and every pod holds its pool.
 Below 100 % but above 80 % there is no headroom for a manual scale-up, a migration job or a
 second rollout.
 
@@ -49,19 +55,17 @@ lower `max_replicas`, put a connection pooler (PgBouncer) in front and count its
 
 fn check(c: &Compiled) -> Vec<Finding> {
     let p = &c.platform;
-    // Datastore → (service, pool max, max replicas, surge, span of the pool choice).
+    // Datastore → (service, pool max, peak pods, span of the pool choice).
     let mut users: BTreeMap<&str, Vec<_>> = BTreeMap::new();
     for svc in p.services.values() {
         for (ds, profile) in &svc.datastores {
             let Some(pool) = p.pools.get(profile.get_ref()) else {
                 continue;
             };
-            let (max, surge) = peak_pods(svc);
             users.entry(ds.get_ref().as_str()).or_default().push((
                 svc,
                 u64::from(*pool.max.get_ref()),
-                max,
-                surge,
+                svc.peak_pods(),
                 profile.span(),
             ));
         }
@@ -77,7 +81,7 @@ fn check(c: &Compiled) -> Vec<Finding> {
             .saturating_sub(ds.reserved_connections);
         let total: u64 = list
             .iter()
-            .map(|(_, pool, max, surge, _)| pool * u64::from(max + surge))
+            .map(|(_, pool, peak, _)| pool * u64::from(peak.total()))
             .sum();
         // Above 80 %: total / capacity > 4 / 5, in integers.
         if total * 5 <= capacity * 4 {
@@ -106,16 +110,17 @@ fn check(c: &Compiled) -> Vec<Finding> {
                 ),
             )
             .help(
-                "each pod opens up to its pool's `max`, at maximum replicas plus 25% rollout surge: lower pool `max` or `max_replicas`, or raise `max_connections`",
+                "each pod opens up to its pool's `max`, at maximum replicas plus the pods a release adds (25% surge; blue-green: both versions): lower pool `max` or `max_replicas`, or raise `max_connections`",
             );
         f.at_most_warning = !over;
-        for (svc, pool, max, surge, span) in list {
+        for (svc, pool, peak, span) in list {
             f = f.label(
                 span,
                 format!(
-                    "{}: {pool} × ({max} + {surge}) = {} of {capacity}",
+                    "{}: {pool} × {} = {} of {capacity}",
                     svc.name.get_ref(),
-                    pool * u64::from(max + surge)
+                    peak.formula(),
+                    pool * u64::from(peak.total())
                 ),
             );
         }

@@ -1,5 +1,5 @@
 use crate::graph::Compiled;
-use crate::lint::{Check, Finding, Level, Rule, peak_pods};
+use crate::lint::{Check, Finding, Level, Rule};
 use crate::model::Resources;
 use crate::units::{Quantity, number_quantity};
 
@@ -14,8 +14,10 @@ pub const RULE: Rule = Rule {
 
 const DOCS: &str = r#"## What it checks
 When `[platform] quota` is set: for each of `cpu`, `memory`, `cpu_limit` and `memory_limit`
-in it, the sum over all services of that resource × (maximum replicas + rollout surge of
-25 %, rounded up). Each service that contributes is labelled with its share.
+in it, the sum over all services of that resource × (maximum replicas + the pods its release
+strategy adds: the rolling surge of 25 %, rounded up; for blue-green both versions at full
+size; for an nginx canary the canary beside a stable version scaled back up on abort — the
+same count as BR003). Each service that contributes is labelled with its share.
 
 ## Why it matters
 The ResourceQuota caps what the namespace's pods may request. When autoscalers reach their
@@ -63,15 +65,16 @@ fn check(c: &Compiled) -> Vec<Finding> {
             let Some(each) = pick(svc.resources.get_ref()) else {
                 continue;
             };
-            let (max, surge) = peak_pods(svc);
-            let share = each.get_ref().value * f64::from(max + surge);
+            let peak = svc.peak_pods();
+            let share = each.get_ref().value * f64::from(peak.total());
             total += share;
             shares.push((
                 each.span(),
                 format!(
-                    "{}: {} × ({max} + {surge}) = {}",
+                    "{}: {} × {} = {}",
                     svc.name.get_ref(),
                     each.get_ref().text,
+                    peak.formula(),
                     show(share)
                 ),
             ));

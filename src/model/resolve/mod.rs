@@ -2,6 +2,7 @@
 //! platform and its observability, the tiers, pools and datastores, then every service
 //! ([`service`]) with its replicas ([`scaling`]).
 
+mod delivery;
 mod pod;
 mod scaling;
 mod service;
@@ -144,6 +145,7 @@ pub fn resolve(
 
     let observability = observability(&mut r, &raw.observability);
     check_tiers(&mut r, raw);
+    delivery::check_delivery_profiles(&mut r, raw);
     let rate_limits = rate_limits(&mut r, raw);
     let pools = pools(&mut r, raw);
     let datastores = datastores(&mut r, raw);
@@ -151,6 +153,10 @@ pub fn resolve(
         base_raw,
         autoscaling,
         env_replicas: environment.and_then(|e| e.replicas.as_ref()),
+        progressive_delivery: environment
+            .and_then(|e| e.progressive_delivery.as_ref())
+            .or(p.progressive_delivery.as_ref())
+            .is_none_or(|v| *v.get_ref()),
         env_overrides: environment
             .map(|e| e.services.keys().map(|k| k.get_ref().as_str()).collect())
             .unwrap_or_default(),
@@ -233,6 +239,15 @@ fn observability(r: &mut Resolver<'_>, o: &RawObservability) -> Observability {
         prometheus_namespace: string(&o.prometheus_namespace, "monitoring"),
         ingress_namespace: string(&o.ingress_namespace, "ingress-nginx"),
         operator: o.operator.as_ref().is_none_or(|v| *v.get_ref()),
+        prometheus_url: o.prometheus_url.as_ref().map_or_else(
+            || {
+                format!(
+                    "http://prometheus-operated.{}.svc:9090",
+                    string(&o.prometheus_namespace, "monitoring")
+                )
+            },
+            |u| u.get_ref().clone(),
+        ),
     }
 }
 

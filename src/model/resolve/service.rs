@@ -42,6 +42,8 @@ pub(super) struct ServiceScope<'s> {
     pub base_raw: &'s RawDocument,
     pub autoscaling: bool,
     pub env_replicas: Option<&'s Sp<u32>>,
+    /// `progressive_delivery` of the environment, else of the platform.
+    pub progressive_delivery: bool,
     /// The services the environment overrides.
     pub env_overrides: BTreeSet<&'s str>,
     pub service_names: Vec<&'s str>,
@@ -81,6 +83,11 @@ impl Resolver<'_> {
         let slo = r.slo(svc);
         let probes = r.probes(svc);
         let pod = r.pod_settings(scope, name, svc);
+        let delivery = r.delivery(
+            svc,
+            scope.progressive_delivery,
+            svc.ingress.as_ref().map(|i| i.span()),
+        );
         let resources = match &svc.resources {
             Some(res) => sp(res.span(), resources(&mut r.diags, res.get_ref())),
             None => sp(name.span(), Resources::default()),
@@ -119,6 +126,7 @@ impl Resolver<'_> {
             }),
             slo,
             pod,
+            delivery,
         }
     }
 

@@ -21,6 +21,7 @@ use crate::yaml::{self, Document};
 
 mod crd;
 mod network;
+pub mod rollout;
 mod scaling;
 mod workload;
 
@@ -105,6 +106,9 @@ pub enum Object {
     Ingress(KubeIngress),
     ServiceMonitor(ServiceMonitor),
     ExternalSecret(ExternalSecret),
+    Rollout(rollout::Rollout),
+    AnalysisTemplate(rollout::AnalysisTemplate),
+    PodMonitor(rollout::PodMonitor),
 }
 
 /// Every object of one service, in the fixed kind order of its file.
@@ -132,25 +136,44 @@ pub fn service_objects(compiled: &Compiled, service: &Service) -> Vec<Object> {
             .into_iter()
             .map(Object::ExternalSecret),
     );
-    docs.extend([
-        Object::KubeService(KubeService {
-            metadata: meta(compiled, service, svc.clone()),
-            spec: Some(ServiceSpec {
-                type_: Some("ClusterIP".to_string()),
-                selector: Some(selector_labels(svc)),
-                ports: Some(vec![ServicePort {
-                    name: Some(PORT_NAME.to_string()),
-                    port: i32::from(*service.port.get_ref()),
-                    target_port: Some(IntOrString::String(PORT_NAME.to_string())),
-                    protocol: Some("TCP".to_string()),
-                    ..Default::default()
-                }]),
-                ..Default::default()
-            }),
+    let service_spec = || ServiceSpec {
+        type_: Some("ClusterIP".to_string()),
+        selector: Some(selector_labels(svc)),
+        ports: Some(vec![ServicePort {
+            name: Some(PORT_NAME.to_string()),
+            port: i32::from(*service.port.get_ref()),
+            target_port: Some(IntOrString::String(PORT_NAME.to_string())),
+            protocol: Some("TCP".to_string()),
             ..Default::default()
-        }),
-        Object::Deployment(deployment(compiled, service, checksum)),
-    ]);
+        }]),
+        ..Default::default()
+    };
+    docs.push(Object::KubeService(KubeService {
+        metadata: meta(compiled, service, svc.clone()),
+        spec: Some(service_spec()),
+        ..Default::default()
+    }));
+    match &service.delivery {
+        None => docs.push(Object::Deployment(deployment(compiled, service, checksum))),
+        Some(delivery) => {
+            // Selects every pod as written; Argo Rollouts narrows it to the new version.
+            docs.push(Object::KubeService(KubeService {
+                metadata: meta(
+                    compiled,
+                    service,
+                    rollout::version_service_name(svc, delivery),
+                ),
+                spec: Some(service_spec()),
+                ..Default::default()
+            }));
+            if let Some(t) = rollout::analysis_template(compiled, service, delivery) {
+                docs.push(Object::AnalysisTemplate(t));
+            }
+            docs.push(Object::Rollout(rollout::rollout(
+                compiled, service, delivery, checksum,
+            )));
+        }
+    }
     if let Some(h) = hpa(compiled, service) {
         docs.push(Object::Hpa(h));
     }
@@ -162,6 +185,10 @@ pub fn service_objects(compiled: &Compiled, service: &Service) -> Vec<Object> {
         docs.push(Object::Ingress(i));
     }
     if !platform.observability.operator {
+        return docs;
+    }
+    if service.delivery.is_some() {
+        docs.push(Object::PodMonitor(rollout::pod_monitor(compiled, service)));
         return docs;
     }
     docs.push(Object::ServiceMonitor(ServiceMonitor {

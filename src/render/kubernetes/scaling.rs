@@ -90,10 +90,18 @@ pub(super) fn hpa(compiled: &Compiled, service: &Service) -> Option<HorizontalPo
     Some(HorizontalPodAutoscaler {
         metadata: meta(compiled, service, svc.clone()),
         spec: Some(HorizontalPodAutoscalerSpec {
-            scale_target_ref: CrossVersionObjectReference {
-                api_version: Some("apps/v1".to_string()),
-                kind: "Deployment".to_string(),
-                name: svc.clone(),
+            // A Rollout is scaled like a Deployment, through its scale subresource.
+            scale_target_ref: match service.delivery {
+                Some(_) => CrossVersionObjectReference {
+                    api_version: Some(super::rollout::ARGO_API.to_string()),
+                    kind: "Rollout".to_string(),
+                    name: svc.clone(),
+                },
+                None => CrossVersionObjectReference {
+                    api_version: Some("apps/v1".to_string()),
+                    kind: "Deployment".to_string(),
+                    name: svc.clone(),
+                },
             },
             min_replicas: Some(*auto.min.get_ref() as i32),
             max_replicas: *auto.max.get_ref() as i32,

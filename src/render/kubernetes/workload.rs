@@ -309,38 +309,58 @@ fn pod_spec(service: &Service, container: Container) -> PodSpec {
     }
 }
 
-pub(super) fn deployment(compiled: &Compiled, service: &Service, checksum: String) -> Deployment {
+/// The pod template of a service, the same in its Deployment and its Rollout.
+pub(super) fn pod_template(
+    compiled: &Compiled,
+    service: &Service,
+    checksum: String,
+) -> PodTemplateSpec {
     let platform = &compiled.platform;
-    let svc = service.name.get_ref().as_str();
-    let critical = *service.critical.get_ref();
-    let mut pod_meta = meta(compiled, service, svc.to_string());
+    let mut pod_meta = meta(compiled, service, service.name.get_ref().clone());
     pod_meta.name = None;
     pod_meta.namespace = None;
     pod_meta.annotations = Some(pod_annotations(platform, service, checksum));
+    PodTemplateSpec {
+        metadata: Some(pod_meta),
+        spec: Some(pod_spec(service, container(platform, service))),
+    }
+}
+
+/// `maxSurge` and `maxUnavailable` of a rolling update (and of a canary weighted by
+/// replicas): a critical service never drops below its count.
+pub(super) fn rolling_bounds(service: &Service) -> (IntOrString, IntOrString) {
+    let unavailable = if *service.critical.get_ref() {
+        IntOrString::Int(0)
+    } else {
+        IntOrString::String("25%".to_string())
+    };
+    (IntOrString::String("25%".to_string()), unavailable)
+}
+
+/// Omitted when an HPA owns the count, so applying the manifest never resets it.
+pub(super) fn replica_count(service: &Service) -> Option<i32> {
+    match &service.replicas {
+        Replicas::Fixed { count, .. } => Some(*count as i32),
+        Replicas::Auto(_) => None,
+    }
+}
+
+pub(super) fn deployment(compiled: &Compiled, service: &Service, checksum: String) -> Deployment {
+    let svc = service.name.get_ref().as_str();
+    let (max_surge, max_unavailable) = rolling_bounds(service);
     Deployment {
         metadata: meta(compiled, service, svc.to_string()),
         spec: Some(DeploymentSpec {
-            // Omitted when an HPA owns the count, so applying the manifest never resets it.
-            replicas: match &service.replicas {
-                Replicas::Fixed { count, .. } => Some(*count as i32),
-                Replicas::Auto(_) => None,
-            },
+            replicas: replica_count(service),
             selector: selector(svc),
             strategy: Some(DeploymentStrategy {
                 type_: Some("RollingUpdate".to_string()),
                 rolling_update: Some(RollingUpdateDeployment {
-                    max_surge: Some(IntOrString::String("25%".to_string())),
-                    max_unavailable: Some(if critical {
-                        IntOrString::Int(0)
-                    } else {
-                        IntOrString::String("25%".to_string())
-                    }),
+                    max_surge: Some(max_surge),
+                    max_unavailable: Some(max_unavailable),
                 }),
             }),
-            template: PodTemplateSpec {
-                metadata: Some(pod_meta),
-                spec: Some(pod_spec(service, container(platform, service))),
-            },
+            template: pod_template(compiled, service, checksum),
             ..Default::default()
         }),
         ..Default::default()

@@ -7,6 +7,7 @@
 //! the groups of a kind from one pattern, which changes how fast, never what.
 
 pub mod adapter;
+pub mod analysis_tests;
 mod annotations;
 pub mod operational;
 pub mod promtool;

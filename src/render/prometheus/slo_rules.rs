@@ -33,7 +33,7 @@ fn slo_matchers(slo: &Slo) -> Vec<Matcher> {
 
 /// The `le` bucket bound of a latency threshold. Clients print whole seconds as `1` and
 /// Prometheus 3 normalises them to `1.0`; both spellings are matched.
-fn le_matcher(threshold: Duration) -> Matcher {
+pub fn le_matcher(threshold: Duration) -> Matcher {
     let secs = threshold.seconds_string();
     if secs.contains('.') {
         Matcher::eq("le", &secs)
@@ -42,34 +42,54 @@ fn le_matcher(threshold: Duration) -> Matcher {
     }
 }
 
-/// The error ratio of an SLI over a window: a ratio of counts, so spiky traffic is weighed
-/// by its volume (over the SLO period too, not an average of short ratios).
-pub fn sli_error(o: &Observability, slo: &Slo, window: Duration) -> Expr {
-    let svc = Matcher::eq(&o.service_label, &slo.service);
+/// The two rates of an SLI's error ratio over a window, of the series that `extra` also
+/// selects: bad requests (5xx, or slower than the threshold) and all requests, with the
+/// counter whose increase counts the requests.
+pub struct SliRates {
+    pub errors: Expr,
+    pub total: Expr,
+    pub requests: (String, Vec<Matcher>),
+}
+
+pub fn sli_rates(o: &Observability, slo: &Slo, window: Duration, extra: &[Matcher]) -> SliRates {
+    let mut svc = vec![Matcher::eq(&o.service_label, &slo.service)];
+    svc.extend_from_slice(extra);
+    let with = |m: Matcher| {
+        let mut all = svc.clone();
+        all.insert(1, m);
+        all
+    };
     match slo.sli {
-        Sli::Availability => binary(
-            rate_sum(
+        Sli::Availability => SliRates {
+            errors: rate_sum(
                 &o.requests_metric,
-                vec![svc.clone(), Matcher::re(&o.code_label, "5..")],
+                with(Matcher::re(&o.code_label, "5..")),
                 window,
             ),
-            "/",
-            rate_sum(&o.requests_metric, vec![svc], window),
-        ),
+            total: rate_sum(&o.requests_metric, svc.clone(), window),
+            requests: (o.requests_metric.clone(), svc),
+        },
         Sli::Latency { threshold } => {
             let count = format!("{}_count", o.latency_metric);
             let bucket = format!("{}_bucket", o.latency_metric);
-            binary(
-                paren(binary(
-                    rate_sum(&count, vec![svc.clone()], window),
+            SliRates {
+                errors: paren(binary(
+                    rate_sum(&count, svc.clone(), window),
                     "-",
-                    rate_sum(&bucket, vec![svc.clone(), le_matcher(threshold)], window),
+                    rate_sum(&bucket, with(le_matcher(threshold)), window),
                 )),
-                "/",
-                rate_sum(&count, vec![svc], window),
-            )
+                total: rate_sum(&count, svc.clone(), window),
+                requests: (count, svc),
+            }
         }
     }
+}
+
+/// The error ratio of an SLI over a window: a ratio of counts, so spiky traffic is weighed
+/// by its volume (over the SLO period too, not an average of short ratios).
+pub fn sli_error(o: &Observability, slo: &Slo, window: Duration) -> Expr {
+    let rates = sli_rates(o, slo, window, &[]);
+    binary(rates.errors, "/", rates.total)
 }
 
 fn sli_record_name(window: Duration) -> String {
