@@ -25,15 +25,16 @@ const FLOORS: &[(&str, u32)] = &[
     ("render::error", 6),
     ("render::promql", 6),
     ("render::slo", 7),
-    ("render::grafana", 8),
-    ("render::kubernetes", 8),
-    ("render::prometheus", 8),
-    ("render::stream", 9),
-    ("render", 10),
-    ("report", 11),
+    ("render::analysis", 8),
+    ("render::grafana", 9),
+    ("render::kubernetes", 9),
+    ("render::prometheus", 9),
+    ("render::stream", 10),
+    ("render", 11),
+    ("report", 12),
     // The pipeline's functions and types at the crate root (`crate::compile`, …).
-    ("crate", 12),
-    ("commands", 13),
+    ("crate", 13),
+    ("commands", 14),
 ];
 
 /// Pairs that are never allowed, whatever their floors.

@@ -27,6 +27,17 @@ const CRDS: &[(&str, &str, &str)] = &[
         "ExternalSecret",
         "external-secrets.io_externalsecrets.yaml",
     ),
+    (
+        "monitoring.coreos.com/v1",
+        "PodMonitor",
+        "monitoring.coreos.com_podmonitors.yaml",
+    ),
+    ("argoproj.io/v1alpha1", "Rollout", "rollout-crd.yaml"),
+    (
+        "argoproj.io/v1alpha1",
+        "AnalysisTemplate",
+        "analysis-template-crd.yaml",
+    ),
 ];
 
 /// A CRD's schema for `version`, made strict.
@@ -259,4 +270,34 @@ fn without_the_operator_no_custom_resource_is_rendered() {
         assert!(!kustomization.contents.contains("prometheusrule"));
         assert!(files.iter().any(|f| f.path == "prometheus/rules.yaml"));
     }
+}
+
+/// The Argo Rollouts objects are read as strictly: a misspelt strategy or metric field fails.
+#[test]
+fn the_argo_rollouts_schemas_are_strict() {
+    let validators = validators();
+    let rollout = serde_json::json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Rollout",
+        "metadata": { "name": "x" },
+        "spec": {
+            "selector": { "matchLabels": { "app": "x" } },
+            "template": { "spec": { "containers": [{ "name": "x", "image": "x:1" }] } },
+            "strategy": { "canary": { "canaryService": "x-canary", "steps": [{ "setWeight": 10 }] } }
+        }
+    });
+    let key = ("argoproj.io/v1alpha1".to_string(), "Rollout".to_string());
+    assert!(validators[&key].is_valid(&rollout));
+    let mut misspelt = rollout.clone();
+    misspelt["spec"]["strategy"]["canary"]["steps"][0] = serde_json::json!({ "setWieght": 10 });
+    assert!(
+        !validators[&key].is_valid(&misspelt),
+        "a misspelt step passed"
+    );
+    let mut container = rollout;
+    container["spec"]["template"]["spec"]["containers"][0]["imagePolicy"] = Value::from("x");
+    assert!(
+        !validators[&key].is_valid(&container),
+        "an unknown container field passed"
+    );
 }

@@ -49,8 +49,8 @@ fn fixture(rule: &berrys::lint::Rule, kind: &str) -> PathBuf {
 #[test]
 fn codes_are_sequential_and_names_unique_kebab_case() {
     let mut names = BTreeSet::new();
-    // BR019–BR022 are reserved for the progressive-delivery and alert-routing rules.
-    let expected = (1..=18).chain(23..=26).map(|n| format!("BR{n:03}"));
+    // BR022 is reserved for the alert-routing rule.
+    let expected = (1..=21).chain(23..=26).map(|n| format!("BR{n:03}"));
     for (rule, code) in RULES.iter().zip(expected) {
         assert_eq!(rule.code, code, "the table is ordered by code");
         assert!(names.insert(rule.name), "duplicate name {}", rule.name);
@@ -68,7 +68,7 @@ fn codes_are_sequential_and_names_unique_kebab_case() {
             rule.code
         );
     }
-    assert_eq!(RULES.len(), 22);
+    assert_eq!(RULES.len(), 25);
 }
 
 #[test]
@@ -531,4 +531,60 @@ fn explain_prints_every_rules_documentation() {
             .unwrap()
             .contains("did you mean `pool-overcommit`?")
     );
+}
+
+// ---- release strategies in capacity ---------------------------------------------------------
+
+#[test]
+fn a_platform_sized_for_rolling_updates_overcommits_once_a_service_goes_blue_green() {
+    let load = |name: &str| common::load(&lint_dir().join(name));
+    let rolling = load("blue-green-capacity.rolling.toml");
+    assert!(diagnostics(&rolling).is_empty());
+    let blue_green = diagnostics(&load("blue-green-capacity.blue-green.toml"));
+    assert_eq!(
+        codes(&blue_green),
+        BTreeSet::from(["BR003".to_string(), "BR011".to_string()])
+    );
+    let labels = |code: &str| -> Vec<String> {
+        let d = blue_green.iter().find(|d| d.code == code).unwrap();
+        assert_eq!(d.severity, Severity::Error, "{code}");
+        d.secondary.iter().map(|l| l.text.clone()).collect()
+    };
+    assert_eq!(
+        labels("BR003"),
+        [
+            "api: 10 × (4 + 1) = 50 of 125",
+            "orders: 10 × (4 + 4 blue-green) = 80 of 125"
+        ]
+    );
+    assert!(
+        labels("BR011").contains(&"orders: 250m × (4 + 4 blue-green) = 2".to_string()),
+        "{:?}",
+        labels("BR011")
+    );
+}
+
+#[test]
+fn a_blue_green_scale_down_delay_shorter_than_the_analysis_is_reported() {
+    let passes =
+        std::fs::read_to_string(lint_dir().join("br021-analysis-interval-too-short.passes.toml"))
+            .unwrap();
+    let blue_green = passes.replace(
+        "strategy = \"canary\"\nsteps = [33, 67]\n",
+        "strategy = \"blue-green\"\nscale_down_delay = \"1m\"\n",
+    );
+    assert_ne!(blue_green, passes);
+    let found = diagnostics(&text(&blue_green));
+    assert_eq!(codes(&found), BTreeSet::from(["BR021".to_string()]));
+    assert!(
+        found[0]
+            .message
+            .contains("scales its old version down 1m after the switch"),
+        "{}",
+        found[0].message
+    );
+    let kept = diagnostics(&text(
+        &blue_green.replace("scale_down_delay = \"1m\"", "scale_down_delay = \"5m\""),
+    ));
+    assert!(kept.is_empty(), "{kept:?}");
 }

@@ -69,6 +69,67 @@ fn real_cluster_fixture() {
     }
 }
 
+/// The fixture with a canary through nginx, a canary weighted by replicas and a
+/// blue-green service: their manifests, the analysis tests and a delivery service's
+/// dashboard; `local` turns progressive delivery off.
+#[test]
+fn progressive_delivery_fixture() {
+    let source =
+        common::load(&common::root().join("tests/fixtures/valid/progressive-delivery.toml"));
+    for env in [None, Some("local")] {
+        let compiled = common::compile_env(&source, env);
+        let files = render(&compiled).expect("the fixture renders");
+        snapshot_files(
+            "snapshots/progressive-delivery",
+            "berrys render -f progressive-delivery.toml",
+            env.unwrap_or("base"),
+            files.iter().filter(|f| {
+                f.path.starts_with("kubernetes/")
+                    || f.path == "prometheus/analysis.test.yaml"
+                    || f.path == "grafana/services/storefront.json"
+            }),
+        );
+    }
+}
+
+/// Without progressive delivery nothing of Argo Rollouts is rendered: Deployments,
+/// ServiceMonitors, no analysis tests.
+#[test]
+fn progressive_delivery_off_renders_plain_deployments() {
+    let source =
+        common::load(&common::root().join("tests/fixtures/valid/progressive-delivery.toml"));
+    let base = render(&common::compile_env(&source, None)).unwrap();
+    let local = render(&common::compile_env(&source, Some("local"))).unwrap();
+    let all = |files: &[berrys::output::OutputFile]| -> String {
+        files
+            .iter()
+            .filter(|f| f.path.starts_with("kubernetes/"))
+            .map(|f| f.contents.as_str())
+            .collect()
+    };
+    let (base_text, local_text) = (all(&base), all(&local));
+    assert_eq!(base_text.matches("\nkind: Rollout\n").count(), 3);
+    assert_eq!(base_text.matches("kind: PodMonitor").count(), 3);
+    for argo in [
+        "argoproj.io/v1alpha1",
+        "kind: PodMonitor",
+        "-canary",
+        "-preview",
+    ] {
+        assert!(!local_text.contains(argo), "local renders {argo}");
+    }
+    assert_eq!(local_text.matches("kind: Deployment").count(), 3);
+    assert!(
+        base.iter()
+            .any(|f| f.path == "prometheus/analysis.test.yaml")
+    );
+    assert!(
+        !local
+            .iter()
+            .any(|f| f.path == "prometheus/analysis.test.yaml")
+    );
+}
+
 #[test]
 fn rendering_is_deterministic() {
     let source = common::reference();

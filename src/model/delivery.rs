@@ -6,6 +6,10 @@ use std::ops::Range;
 use super::{Replicas, Sp};
 use crate::units::Duration;
 
+/// The rate window of the release analysis: the page alert's short window, so the gate and
+/// the page judge the same minutes (the renderer holds the two equal at compile time).
+pub const ANALYSIS_WINDOW: Duration = Duration { millis: 5 * 60_000 };
+
 /// A canary or blue-green release (SPEC §6). A rolling update, the default, has none.
 #[derive(Debug, Clone)]
 pub struct Delivery {
@@ -178,7 +182,10 @@ mod tests {
             preview_replicas: Some(1),
         }));
         let peak = peak_pods(&fixed(8), Some(&blue_green));
-        assert_eq!((peak.total(), peak.formula()), (16, "(8 + 8 blue-green)".into()));
+        assert_eq!(
+            (peak.total(), peak.formula()),
+            (16, "(8 + 8 blue-green)".into())
+        );
         let canary = |traffic| {
             delivery(Strategy::Canary(Canary {
                 steps: [10, 25, 50, 75].map(sp).to_vec(),
@@ -191,6 +198,9 @@ mod tests {
         );
         // Abort from 75 %: the stable version back at 8 while 6 canary pods still run.
         let nginx = peak_pods(&fixed(8), Some(&canary(Traffic::Nginx)));
-        assert_eq!((nginx.total(), nginx.formula()), (14, "(8 + 6 canary)".into()));
+        assert_eq!(
+            (nginx.total(), nginx.formula()),
+            (14, "(8 + 6 canary)".into())
+        );
     }
 }

@@ -16,7 +16,8 @@ use std::sync::Arc;
 
 use crate::units::{Duration, Quantity};
 pub use delivery::{
-    BlueGreen, Canary, Delivery, PeakPods, Strategy, Traffic, peak_pods, rolling_surge,
+    ANALYSIS_WINDOW, BlueGreen, Canary, Delivery, PeakPods, Strategy, Traffic, peak_pods,
+    rolling_surge,
 };
 pub use environment::{apply_environment, environment_names, has_service_overrides};
 pub use raw::{RawDocument, Sp};

@@ -2,11 +2,12 @@
 //! burn rate of the new version's pods alone. The AnalysisTemplate asks it of Prometheus and
 //! `prometheus/analysis.test.yaml` proves it on synthetic series; both read it from here.
 
-use super::prometheus::slo_rules::sli_rates;
 use super::promql::{Expr, Matcher, Ratio, binary, binary_on, call, number, paren, range, sum};
-use super::slo::{PAGE, Slo, burn_factor, service_slos};
+use super::slo::{PAGE, Slo, burn_factor, service_slos, sli_rates};
 use crate::model::{Delivery, Observability, Service};
 use crate::units::Duration;
+
+const _: () = assert!(WINDOW.millis == PAGE[0].short.millis);
 
 /// The label Argo Rollouts gives every pod of a version, as Prometheus writes it once the
 /// PodMonitor copies it onto the series.
@@ -16,9 +17,8 @@ pub const HASH_POD_LABEL: &str = "rollouts-pod-template-hash";
 /// The AnalysisTemplate's argument carrying the new version's hash.
 pub const HASH_ARG: &str = "canary-hash";
 
-/// The rate window of every analysis query: the page alert's short window, so the gate
-/// and the page judge the same minutes.
-pub const WINDOW: Duration = PAGE[0].short;
+/// The rate window of every analysis query (the page alert's short window).
+pub const WINDOW: Duration = crate::model::ANALYSIS_WINDOW;
 
 /// One measured SLO of a service.
 #[derive(Debug, Clone)]

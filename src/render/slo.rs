@@ -5,8 +5,8 @@
 
 use std::ops::{Div, Mul, Sub};
 
-use super::promql::Ratio;
-use crate::model::{Platform, Service};
+use super::promql::{Expr, Matcher, Ratio, binary, call, paren, range, sum};
+use crate::model::{Observability, Platform, Service};
 use crate::units::Duration;
 
 pub const MINUTE: u64 = 60_000;
@@ -154,6 +154,64 @@ pub fn sli_windows(slo: &Slo) -> Vec<Duration> {
     windows.sort();
     windows.dedup();
     windows
+}
+
+/// The `le` bucket bound of a latency threshold. Clients print whole seconds as `1` and
+/// Prometheus 3 normalises them to `1.0`; both spellings are matched.
+pub fn le_matcher(threshold: Duration) -> Matcher {
+    let secs = threshold.seconds_string();
+    if secs.contains('.') {
+        Matcher::eq("le", &secs)
+    } else {
+        Matcher::re("le", &format!("{secs}|{secs}\\.0"))
+    }
+}
+
+fn rate_sum(metric: &str, matchers: Vec<Matcher>, window: Duration) -> Expr {
+    sum(call("rate", range(metric, matchers, window)))
+}
+
+/// The two rates of an SLI's error ratio over a window, of the series that `extra` also
+/// selects: bad requests (5xx, or slower than the threshold) and all requests, with the
+/// counter whose increase counts the requests.
+pub struct SliRates {
+    pub errors: Expr,
+    pub total: Expr,
+    pub requests: (String, Vec<Matcher>),
+}
+
+pub fn sli_rates(o: &Observability, slo: &Slo, window: Duration, extra: &[Matcher]) -> SliRates {
+    let mut svc = vec![Matcher::eq(&o.service_label, &slo.service)];
+    svc.extend_from_slice(extra);
+    let with = |m: Matcher| {
+        let mut all = svc.clone();
+        all.insert(1, m);
+        all
+    };
+    match slo.sli {
+        Sli::Availability => SliRates {
+            errors: rate_sum(
+                &o.requests_metric,
+                with(Matcher::re(&o.code_label, "5..")),
+                window,
+            ),
+            total: rate_sum(&o.requests_metric, svc.clone(), window),
+            requests: (o.requests_metric.clone(), svc),
+        },
+        Sli::Latency { threshold } => {
+            let count = format!("{}_count", o.latency_metric);
+            let bucket = format!("{}_bucket", o.latency_metric);
+            SliRates {
+                errors: paren(binary(
+                    rate_sum(&count, svc.clone(), window),
+                    "-",
+                    rate_sum(&bucket, with(le_matcher(threshold)), window),
+                )),
+                total: rate_sum(&count, svc.clone(), window),
+                requests: (count, svc),
+            }
+        }
+    }
 }
 
 #[cfg(test)]

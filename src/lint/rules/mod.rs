@@ -1,8 +1,11 @@
 //! The rule registry: one file per rule, each with its documentation next to its code.
 
+pub mod analysis_interval_too_short;
+pub mod canary_step_unreachable;
 pub mod critical_single_replica;
 pub mod critical_without_slo;
 pub mod criticality_inversion;
+pub mod delivery_without_slo;
 pub mod dependency_cycle;
 pub mod hpa_metric_is_counter;
 pub mod image_not_digest_pinned;
@@ -25,7 +28,7 @@ pub mod utilisation_target_range;
 
 use super::Rule;
 
-/// Every rule, by code. Codes are never reused; BR019–BR022 are reserved.
+/// Every rule, by code. Codes are never reused; BR022 is reserved.
 pub const RULES: &[Rule] = &[
     dependency_cycle::RULE,
     unknown_reference::RULE,
@@ -45,7 +48,10 @@ pub const RULES: &[Rule] = &[
     critical_without_slo::RULE,
     unused_definition::RULE,
     unused_exemption::RULE,
-    // BR019–BR022: progressive delivery and alert routing (SPEC §6, §7).
+    delivery_without_slo::RULE,
+    canary_step_unreachable::RULE,
+    analysis_interval_too_short::RULE,
+    // BR022: alert routing (SPEC §7).
     ingress_without_tls::RULE,
     hpa_metric_is_counter::RULE,
     percentage_out_of_scale::RULE,

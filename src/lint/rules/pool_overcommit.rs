@@ -7,7 +7,7 @@ pub const RULE: Rule = Rule {
     code: "BR003",
     name: "pool-overcommit",
     level: Level::Error,
-    summary: "A datastore's pools at maximum replicas plus rollout surge exceed its connections (warning above 80 %)",
+    summary: "A datastore's pools at maximum replicas plus the pods a release adds (surge, blue-green) exceed its connections (warning above 80 %)",
     docs: DOCS,
     check: Check::Platform(check),
 };

@@ -7,7 +7,7 @@ pub const RULE: Rule = Rule {
     code: "BR011",
     name: "quota-exceeded",
     level: Level::Error,
-    summary: "Σ of requests/limits at max replicas (+ surge) above the namespace quota",
+    summary: "Σ of requests/limits at max replicas (+ surge or blue-green) above the namespace quota",
     docs: DOCS,
     check: Check::Platform(check),
 };

@@ -2,20 +2,20 @@ use std::collections::BTreeSet;
 
 use crate::graph::Compiled;
 use crate::lint::{Check, Finding, Level, Rule};
-use crate::model::raw::RawScaling;
+use crate::model::raw::{RawDelivery, RawScaling};
 
 pub const RULE: Rule = Rule {
     code: "BR017",
     name: "unused-definition",
     level: Level::Warning,
-    summary: "A tier, pool or datastore nobody uses",
+    summary: "A tier, pool, datastore or delivery profile nobody uses",
     docs: DOCS,
     check: Check::Platform(check),
 };
 
 const DOCS: &str = r#"## What it checks
-Every `[scaling.<tier>]`, `[rate_limits.<tier>]`, `[pools.<profile>]` and
-`[datastores.<name>]`: at least one service (after environment overrides) must use it.
+Every `[scaling.<tier>]`, `[rate_limits.<tier>]`, `[pools.<profile>]`,
+`[datastores.<name>]` and `[delivery.<profile>]`: at least one service (after environment overrides) must use it.
 
 ## Why it matters
 An unused definition is either dead configuration that readers must still understand and
@@ -38,8 +38,20 @@ fn check(c: &Compiled) -> Vec<Finding> {
     let mut limits = BTreeSet::new();
     let mut pools = BTreeSet::new();
     let mut datastores = BTreeSet::new();
+    let mut deliveries = BTreeSet::new();
     for svc in raw.services.values() {
         let svc = svc.get_ref();
+        match svc.delivery.as_ref().map(|d| d.get_ref()) {
+            Some(RawDelivery::Profile(p)) => {
+                deliveries.insert(p.as_str());
+            }
+            Some(RawDelivery::Inline(o)) => {
+                if let Some(p) = &o.profile {
+                    deliveries.insert(p.get_ref().as_str());
+                }
+            }
+            None => {}
+        }
         match svc.scaling.as_ref().map(|s| s.get_ref()) {
             Some(RawScaling::Tier(t)) => {
                 tiers.insert(t.as_str());
@@ -87,6 +99,9 @@ fn check(c: &Compiled) -> Vec<Finding> {
     }
     for key in raw.datastores.keys() {
         unused("datastore", "datastores", key, &datastores);
+    }
+    for key in raw.delivery.keys() {
+        unused("delivery profile", "delivery", key, &deliveries);
     }
     out
 }

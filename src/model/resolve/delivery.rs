@@ -13,7 +13,14 @@ const STRATEGY_KEYS: [(&str, &[&str]); 3] = [
     ("rolling", &[]),
     (
         "canary",
-        &["steps", "pause", "analysis", "max_burn_rate", "min_requests", "traffic"],
+        &[
+            "steps",
+            "pause",
+            "analysis",
+            "max_burn_rate",
+            "min_requests",
+            "traffic",
+        ],
     ),
     (
         "blue-green",
@@ -59,7 +66,9 @@ fn keys_set(p: &RawDeliveryProfile) -> Vec<(&'static str, Range<usize>)> {
 }
 
 fn strategy_name(p: &RawDeliveryProfile) -> &str {
-    p.strategy.as_ref().map_or("rolling", |s| s.get_ref().as_str())
+    p.strategy
+        .as_ref()
+        .map_or("rolling", |s| s.get_ref().as_str())
 }
 
 /// The strategy that takes `key`, for the message about a key in the wrong profile.
@@ -146,15 +155,19 @@ impl Resolver<'_> {
             (&p.scale_down_delay, "scale-down delay"),
         ] {
             let Some(value) = value else { continue };
-            let d = duration(&mut self.diags, value, what);
-            if d.get_ref().millis % 1000 != 0 || d.get_ref().millis == 0 {
-                self.invalid(
-                    format!("a {what} of {} is not a whole number of seconds", value.get_ref()),
-                    value.span(),
-                    "whole seconds",
-                    "Argo Rollouts counts in seconds: write \"30s\", \"5m\" or \"1h\"",
-                );
-            }
+            let millis = duration(&mut self.diags, value, what).get_ref().millis;
+            // A duration that does not parse has been reported (as 0) just above.
+            let problem = match Duration::parse(value.get_ref()) {
+                Ok(_) if millis == 0 => "is no time at all",
+                Ok(_) if millis % 1000 != 0 => "is not a whole number of seconds",
+                _ => continue,
+            };
+            self.invalid(
+                format!("a {what} of {} {problem}", value.get_ref()),
+                value.span(),
+                "whole seconds",
+                "Argo Rollouts counts in seconds: write \"30s\", \"5m\" or \"1h\"",
+            );
         }
     }
 
@@ -203,12 +216,16 @@ impl Resolver<'_> {
                 let traffic = pick!(traffic);
                 let nginx = traffic.is_some_and(|t| t.get_ref() == "nginx");
                 if let (true, None, Some(t)) = (nginx, &has_ingress, traffic) {
-                    self.invalid(
-                        "`traffic = \"nginx\"` needs the service's Ingress, and it has none"
-                            .to_string(),
-                        t.span(),
-                        "nginx canary",
-                        "add `ingress = { host = \"…\" }` to the service, or use `traffic = \"replicas\"`",
+                    self.diags.push(
+                        crate::diagnostic::Diagnostic::new(
+                            crate::diagnostic::codes::INVALID_VALUE,
+                            "`traffic = \"nginx\"` needs the service's Ingress, and it has none"
+                                .to_string(),
+                            t.span(),
+                            "nginx canary",
+                        )
+                        .with_secondary(value.span(), "a service without `ingress`")
+                        .with_help("add `ingress = { host = \"…\" }` to the service, or use `traffic = \"replicas\"`"),
                     );
                 }
                 Strategy::Canary(Canary {

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::{title, uid};
 use crate::graph::Compiled;
 use crate::model::{Platform, Replicas, Service};
+use crate::render::analysis::HASH_LABEL;
 use crate::render::promql::{
     Expr, Matcher, Ratio, aggregate, binary, binary_on, call, call_args, number, paren,
     range_grafana, selector, sum,
@@ -235,6 +236,8 @@ pub(super) struct ServiceContext<'a> {
     pub(super) resources: ResourceContext,
     pub(super) pools: Vec<PoolContext<'a>>,
     pub(super) rate_limit: Option<RateLimitContext<'a>>,
+    /// A canary or blue-green service: its error ratio per version.
+    pub(super) versions: Option<Vec<Target>>,
 }
 
 #[derive(Serialize)]
@@ -326,6 +329,12 @@ pub(super) fn service_context<'a>(q: &'a Queries, service: &'a Service) -> Servi
         )
         .collect();
 
+    let versions = service.delivery.as_ref().map(|_| {
+        q.series(vec![(
+            q.ratio(&svc, code5xx.clone(), &[HASH_LABEL]),
+            "5xx {{rollouts_pod_template_hash}}",
+        )])
+    });
     let percentile = |p: i128, legend| (q.quantile(&svc, Ratio::new(p, 100), &[]), legend);
     ServiceContext {
         uid: uid(platform, name),
@@ -360,6 +369,7 @@ pub(super) fn service_context<'a>(q: &'a Queries, service: &'a Service) -> Servi
         resources: resource_context(service),
         pools,
         rate_limit,
+        versions,
     }
 }
 
@@ -411,14 +421,20 @@ fn replica_context<'a>(
             tier: "",
         },
     };
-    let mut replica_targets = vec![(
-        q.kube(
+    // kube-state-metrics knows Deployments only; Argo Rollouts' controller reports its own.
+    let (available, desired, label) = match service.delivery {
+        None => (
             "kube_deployment_status_replicas_available",
+            "kube_deployment_spec_replicas",
             "deployment",
-            svc.clone(),
         ),
-        "available",
-    )];
+        Some(_) => (
+            "rollout_info_replicas_available",
+            "rollout_info_replicas_desired",
+            "name",
+        ),
+    };
+    let mut replica_targets = vec![(q.kube(available, label, svc.clone()), "available")];
     if matches!(service.replicas, Replicas::Auto(_)) {
         for (metric, legend) in [
             ("kube_horizontalpodautoscaler_spec_min_replicas", "HPA min"),
@@ -430,10 +446,7 @@ fn replica_context<'a>(
             ));
         }
     } else {
-        replica_targets.push((
-            q.kube("kube_deployment_spec_replicas", "deployment", svc.clone()),
-            "desired",
-        ));
+        replica_targets.push((q.kube(desired, label, svc.clone()), "desired"));
     }
     (replicas, replica_targets)
 }

@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 use std::ops::Sub;
 
 use super::annotations::Annotations;
-use super::{RuleGroup, alert, rate_sum, record};
+use super::{RuleGroup, alert, record};
 use crate::model::Observability;
 use crate::render::error::RenderError;
 use crate::render::promql::{
     Expr, Matcher, Ratio, aggregate, binary, binary_on, call, number, paren, selector,
 };
 use crate::render::slo::{
-    BurnCondition, DAY, MINUTE, PAGE, Sli, Slo, TICKET, burn_factor, sli_windows,
+    BurnCondition, DAY, MINUTE, PAGE, Slo, TICKET, burn_factor, sli_rates, sli_windows,
 };
 use crate::units::Duration;
 
@@ -29,60 +29,6 @@ fn slo_matchers(slo: &Slo) -> Vec<Matcher> {
         .iter()
         .map(|(k, v)| Matcher::eq(k, v))
         .collect()
-}
-
-/// The `le` bucket bound of a latency threshold. Clients print whole seconds as `1` and
-/// Prometheus 3 normalises them to `1.0`; both spellings are matched.
-pub fn le_matcher(threshold: Duration) -> Matcher {
-    let secs = threshold.seconds_string();
-    if secs.contains('.') {
-        Matcher::eq("le", &secs)
-    } else {
-        Matcher::re("le", &format!("{secs}|{secs}\\.0"))
-    }
-}
-
-/// The two rates of an SLI's error ratio over a window, of the series that `extra` also
-/// selects: bad requests (5xx, or slower than the threshold) and all requests, with the
-/// counter whose increase counts the requests.
-pub struct SliRates {
-    pub errors: Expr,
-    pub total: Expr,
-    pub requests: (String, Vec<Matcher>),
-}
-
-pub fn sli_rates(o: &Observability, slo: &Slo, window: Duration, extra: &[Matcher]) -> SliRates {
-    let mut svc = vec![Matcher::eq(&o.service_label, &slo.service)];
-    svc.extend_from_slice(extra);
-    let with = |m: Matcher| {
-        let mut all = svc.clone();
-        all.insert(1, m);
-        all
-    };
-    match slo.sli {
-        Sli::Availability => SliRates {
-            errors: rate_sum(
-                &o.requests_metric,
-                with(Matcher::re(&o.code_label, "5..")),
-                window,
-            ),
-            total: rate_sum(&o.requests_metric, svc.clone(), window),
-            requests: (o.requests_metric.clone(), svc),
-        },
-        Sli::Latency { threshold } => {
-            let count = format!("{}_count", o.latency_metric);
-            let bucket = format!("{}_bucket", o.latency_metric);
-            SliRates {
-                errors: paren(binary(
-                    rate_sum(&count, svc.clone(), window),
-                    "-",
-                    rate_sum(&bucket, with(le_matcher(threshold)), window),
-                )),
-                total: rate_sum(&count, svc.clone(), window),
-                requests: (count, svc),
-            }
-        }
-    }
 }
 
 /// The error ratio of an SLI over a window: a ratio of counts, so spiky traffic is weighed
@@ -266,6 +212,7 @@ pub fn slo_groups(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::slo::le_matcher;
 
     #[test]
     fn whole_second_bucket_bounds_match_both_spellings() {
