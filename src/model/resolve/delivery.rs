@@ -159,7 +159,7 @@ impl Resolver<'_> {
             // A duration that does not parse has been reported (as 0) just above.
             let problem = match Duration::parse(value.get_ref()) {
                 Ok(_) if millis == 0 => "is no time at all",
-                Ok(_) if millis % 1000 != 0 => "is not a whole number of seconds",
+                Ok(_) if !millis.is_multiple_of(1000) => "is not a whole number of seconds",
                 _ => continue,
             };
             self.invalid(
