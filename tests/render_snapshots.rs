@@ -87,6 +87,7 @@ fn progressive_delivery_fixture() {
                 f.path.starts_with("kubernetes/")
                     || f.path == "prometheus/analysis.test.yaml"
                     || f.path == "grafana/services/storefront.json"
+                    || f.path == "grafana/platform-overview.json"
             }),
         );
     }

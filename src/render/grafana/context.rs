@@ -615,6 +615,46 @@ pub(super) fn slo_overview_context(q: &Queries) -> Value {
     })
 }
 
+/// Available replicas of a layer's services, by name: kube-state-metrics' for Deployments,
+/// Argo Rollouts' controller's for Rollouts.
+fn layer_replicas(q: &Queries, names: &[&str]) -> Vec<(Expr, &'static str)> {
+    let (rollouts, deployments): (Vec<&str>, Vec<&str>) = names.iter().partition(|name| {
+        q.platform
+            .services
+            .get(**name)
+            .is_some_and(|s| s.delivery.is_some())
+    });
+    let mut targets = Vec::new();
+    for (list, metric, label, legend) in [
+        (
+            deployments,
+            "kube_deployment_status_replicas_available",
+            "deployment",
+            "{{deployment}}",
+        ),
+        (
+            rollouts,
+            "rollout_info_replicas_available",
+            "name",
+            "{{name}}",
+        ),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        targets.push((
+            aggregate(
+                "sum",
+                false,
+                &[label],
+                q.kube(metric, label, any_of(label, list.iter().copied())),
+            ),
+            legend,
+        ));
+    }
+    targets
+}
+
 pub(super) fn platform_overview_context(q: &Queries, compiled: &Compiled) -> Value {
     let platform = q.platform;
     let o = &platform.observability;
@@ -648,19 +688,7 @@ pub(super) fn platform_overview_context(q: &Queries, compiled: &Compiled) -> Val
                     legend.as_str(),
                 )]),
                 "latency": q.series(vec![(q.quantile(&svc, Ratio::new(95, 100), &by), legend.as_str())]),
-                "replicas": q.series(vec![(
-                    aggregate(
-                        "sum",
-                        false,
-                        &["deployment"],
-                        q.kube(
-                            "kube_deployment_status_replicas_available",
-                            "deployment",
-                            any_of("deployment", names.iter().copied()),
-                        ),
-                    ),
-                    "{{deployment}}",
-                )]),
+                "replicas": q.series(layer_replicas(q, &names)),
             })
         })
         .collect();
