@@ -269,16 +269,22 @@ fn the_swap_replaces_the_directory_in_one_step() {
 
 #[test]
 fn out_holding_the_current_directory_is_refused() {
-    let ws = workspace();
-    for (cwd, out_arg) in [
-        (ws.path().to_path_buf(), "."),
-        (ws.path().join("sub"), ".."),
-    ] {
+    // The workspace sits in a directory of its own, so a stage written beside
+    // `--out` would show there and nothing else's files can.
+    let outer = tempfile::tempdir().unwrap();
+    let ws = outer.path().join("ws");
+    fs::create_dir(&ws).unwrap();
+    fs::copy(
+        workspace().path().join("platform.toml"),
+        ws.join("platform.toml"),
+    )
+    .unwrap();
+    for (cwd, out_arg) in [(ws.clone(), "."), (ws.join("sub"), "..")] {
         fs::create_dir_all(&cwd).unwrap();
-        if cwd != ws.path() {
-            fs::copy(ws.path().join("platform.toml"), cwd.join("platform.toml")).unwrap();
+        if cwd != ws {
+            fs::copy(ws.join("platform.toml"), cwd.join("platform.toml")).unwrap();
         }
-        let before = tree(ws.path());
+        let before = tree(&ws);
         let out = berrys(&cwd, &["render", "--out", out_arg]);
         assert_exit(&out, 2);
         assert!(
@@ -286,14 +292,8 @@ fn out_holding_the_current_directory_is_refused() {
             "{}",
             stderr(&out)
         );
-        assert_eq!(tree(ws.path()), before);
-        assert_eq!(
-            names(ws.path().parent().unwrap())
-                .iter()
-                .filter(|n| n.contains("berrys-"))
-                .count(),
-            0
-        );
+        assert_eq!(tree(&ws), before);
+        assert_eq!(names(outer.path()), ["ws"]);
     }
 }
 

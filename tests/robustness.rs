@@ -167,6 +167,20 @@ proptest! {
         run(&text);
     }
 
+    /// The delivery profiles and their overrides, mutated: a release strategy cut short, a
+    /// step out of range or order, a key moved to the wrong strategy.
+    #[test]
+    fn mutated_progressive_delivery_never_panics(edits in prop::collection::vec(edit(), 1..6)) {
+        let mut text = std::fs::read_to_string(
+            common::root().join("tests/fixtures/valid/progressive-delivery.toml"),
+        )
+        .unwrap();
+        for e in &edits {
+            text = apply(&text, e);
+        }
+        run(&text);
+    }
+
     #[test]
     fn arbitrary_text_never_panics(text in "\\PC{0,400}") {
         run(&text);

@@ -164,6 +164,23 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Whatever the steps and replicas, a rolling update or an nginx canary runs more
+        /// pods than the maximum during a release and never more than twice it.
+        #[test]
+        fn peaks_lie_between_the_maximum_and_twice_it(
+            max in 1u32..500,
+            raw_steps in proptest::collection::btree_set(1u32..100, 1..8),
+        ) {
+            let steps: Vec<Sp<u32>> = raw_steps.into_iter().map(sp).collect();
+            let nginx = delivery(Strategy::Canary(Canary { steps, traffic: Traffic::Nginx }));
+            let peak = peak_pods(&fixed(max), Some(&nginx));
+            proptest::prop_assert!(peak.total() > max && peak.total() <= 2 * max);
+            let rolling = peak_pods(&fixed(max), None);
+            proptest::prop_assert!(rolling.total() > max && rolling.total() <= 2 * max);
+        }
+    }
+
     #[test]
     fn surge_is_a_quarter_rounded_up() {
         assert_eq!(rolling_surge(1), 1);
