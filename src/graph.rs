@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
 use serde::Serialize;
 
 use crate::diagnostic::{Diagnostic, codes};
@@ -93,6 +94,37 @@ impl Graph {
             (a.0, a.1, a.2 == EdgeKind::Soft).cmp(&(b.0, b.1, b.2 == EdgeKind::Soft))
         });
         out
+    }
+}
+
+impl Graph {
+    /// For every service (by index), the services that depend on it through hard
+    /// dependencies, directly or through others, as sorted indices. The hard graph is
+    /// acyclic (or the graph was not built), so taking services by falling deploy wave
+    /// meets every dependent before what it depends on.
+    pub fn hard_dependents_closure(&self) -> Vec<Vec<usize>> {
+        let n = self.services.len();
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(self.wave_by_index[i]));
+        let mut closure: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for i in order {
+            let mut all: Vec<usize> = Vec::new();
+            for e in self
+                .graph
+                .edges_directed(NodeIndex::new(i), petgraph::Direction::Incoming)
+            {
+                if e.weight().0 != EdgeKind::Hard {
+                    continue;
+                }
+                let dependent = e.source().index();
+                all.push(dependent);
+                all.extend_from_slice(&closure[dependent]);
+            }
+            all.sort_unstable();
+            all.dedup();
+            closure[i] = all;
+        }
+        closure
     }
 }
 

@@ -38,7 +38,40 @@ const CRDS: &[(&str, &str, &str)] = &[
         "AnalysisTemplate",
         "analysis-template-crd.yaml",
     ),
+    (
+        "monitoring.coreos.com/v1alpha1",
+        "AlertmanagerConfig",
+        "monitoring.coreos.com_alertmanagerconfigs.yaml",
+    ),
 ];
+
+/// The AlertmanagerConfig CRD leaves child routes open (`routes` items preserve unknown
+/// fields, for their recursion): each child route is held to the schema of the top route.
+fn route_validator() -> jsonschema::Validator {
+    let schema = strict_schema("monitoring.coreos.com_alertmanagerconfigs.yaml", "v1alpha1");
+    let route = &schema["properties"]["spec"]["properties"]["route"];
+    assert!(route.is_object(), "the CRD has no spec.route schema");
+    jsonschema::draft4::new(route).expect("a usable route schema")
+}
+
+/// Problems of every child route below `route`, at any depth, against the route schema.
+fn child_route_problems(
+    routes: &jsonschema::Validator,
+    route: &Value,
+    path: &str,
+    problems: &mut Vec<String>,
+) {
+    let Some(children) = route["routes"].as_array() else {
+        return;
+    };
+    for (i, child) in children.iter().enumerate() {
+        let at = format!("{path}/routes/{i}");
+        for error in routes.iter_errors(child) {
+            problems.push(format!("{error} at {at}{}", error.instance_path()));
+        }
+        child_route_problems(routes, child, &at, problems);
+    }
+}
 
 /// A CRD's schema for `version`, made strict.
 fn strict_schema(file: &str, version: &str) -> Value {
@@ -128,6 +161,11 @@ fn check_files(
                 continue;
             };
             *checked.entry(kind.to_string()).or_default() += 1;
+            if kind == "AlertmanagerConfig" {
+                let mut found = Vec::new();
+                child_route_problems(&route_validator(), &doc["spec"]["route"], "/spec/route", &mut found);
+                problems.extend(found.into_iter().map(|p| format!("{origin} {} {kind}: {p}", file.path)));
+            }
             for error in validator.iter_errors(&doc) {
                 problems.push(format!(
                     "{origin} {} {kind} {}: {error} at {}",
@@ -300,4 +338,52 @@ fn the_argo_rollouts_schemas_are_strict() {
         !validators[&key].is_valid(&container),
         "an unknown container field passed"
     );
+}
+
+/// Child routes are held to the route schema at every depth: an unknown field or a bad
+/// match type two levels down fails, though the CRD itself would let it through.
+#[test]
+fn alertmanager_config_child_routes_are_checked_against_the_route_schema() {
+    let routes = route_validator();
+    let route = serde_json::json!({
+        "receiver": "tickets",
+        "routes": [{
+            "matchers": [{ "name": "team", "value": "agents", "matchType": "=" }],
+            "receiver": "tickets",
+            "routes": [{
+                "matchers": [{ "name": "severity", "value": "page|critical", "matchType": "=~" }],
+                "receiver": "oncall"
+            }]
+        }]
+    });
+    let mut problems = Vec::new();
+    child_route_problems(&routes, &route, "", &mut problems);
+    assert!(problems.is_empty(), "{problems:?}");
+
+    let mut misspelt = route.clone();
+    misspelt["routes"][0]["routes"][0]["reciever"] = Value::from("oncall");
+    let mut problems = Vec::new();
+    child_route_problems(&routes, &misspelt, "", &mut problems);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("/routes/0/routes/0"), "{problems:?}");
+
+    let mut bad_type = route;
+    bad_type["routes"][0]["matchers"][0]["matchType"] = Value::from("==");
+    let mut problems = Vec::new();
+    child_route_problems(&routes, &bad_type, "", &mut problems);
+    assert!(!problems.is_empty(), "a match type the CRD does not allow passed");
+
+    // The CRD alone lets the misspelt child through: why the check above exists.
+    let validators = validators();
+    let config = serde_json::json!({
+        "apiVersion": "monitoring.coreos.com/v1alpha1",
+        "kind": "AlertmanagerConfig",
+        "metadata": { "name": "x" },
+        "spec": { "route": misspelt, "receivers": [{ "name": "tickets" }, { "name": "oncall" }] }
+    });
+    let key = (
+        "monitoring.coreos.com/v1alpha1".to_string(),
+        "AlertmanagerConfig".to_string(),
+    );
+    assert!(validators[&key].is_valid(&config));
 }

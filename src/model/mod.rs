@@ -5,6 +5,7 @@
 //! environment's settings and service overrides merged. Every reference that does not resolve
 //! is reported (BR002) with a suggestion, and every problem of the file in one run.
 
+pub mod alerting;
 mod delivery;
 mod environment;
 pub mod raw;
@@ -48,6 +49,8 @@ pub struct Platform {
     /// `[secrets]`: where the services' secrets come from, when an External Secrets store
     /// provides them.
     pub secret_store: Option<SecretStore>,
+    /// `[alerting]`: who is told of the alerts.
+    pub alerting: Option<alerting::Alerting>,
     /// The document as written (with this environment's service overrides merged), for
     /// checks that need what the model resolves away. Shared between environments that
     /// override no service.
@@ -130,6 +133,8 @@ pub struct Service {
     pub port: Sp<u16>,
     pub layer: String,
     pub critical: Sp<bool>,
+    /// A team of `[alerting.teams]`, whose receivers its alerts reach.
+    pub team: Option<Sp<String>>,
     pub replicas: Replicas,
     pub rate_limit: Option<Sp<String>>,
     pub resources: Sp<Resources>,

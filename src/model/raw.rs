@@ -33,6 +33,7 @@ pub struct RawDocument {
     pub services: SpMap<Sp<RawService>>,
     #[serde(default)]
     pub delivery: SpMap<Sp<RawDeliveryProfile>>,
+    pub alerting: Option<Sp<RawAlerting>>,
     pub secrets: Option<Sp<RawSecrets>>,
     #[serde(default)]
     pub lint: RawLint,
@@ -66,6 +67,57 @@ pub struct RawSecurity {
     pub run_as_user: Option<Sp<i64>>,
     pub run_as_group: Option<Sp<i64>>,
     pub fs_group: Option<Sp<i64>>,
+}
+
+/// `[alerting]`: who is told of the alerts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlerting {
+    pub group_by: Option<Vec<Sp<String>>>,
+    pub repeat_interval: Option<Sp<String>>,
+    pub inhibit_dependents: Option<Sp<bool>>,
+    #[serde(default)]
+    pub receivers: SpMap<Sp<RawReceiver>>,
+    pub routes: Option<Sp<RawSeverityRoutes>>,
+    #[serde(default)]
+    pub teams: SpMap<Sp<RawSeverityRoutes>>,
+}
+
+/// `[alerting.receivers.<name>]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReceiver {
+    pub pagerduty: Option<Sp<RawPagerDuty>>,
+    pub webhook: Option<Sp<RawWebhook>>,
+    pub slack: Option<Sp<RawSlack>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPagerDuty {
+    pub routing_key_secret: Sp<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWebhook {
+    pub url: Sp<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlack {
+    pub channel: Sp<String>,
+    pub api_url_secret: Sp<String>,
+}
+
+/// `[alerting.routes]` and `[alerting.teams.<team>]`: a receiver per severity.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSeverityRoutes {
+    pub page: Option<Sp<String>>,
+    pub ticket: Option<Sp<String>>,
+    pub info: Option<Sp<String>>,
 }
 
 /// `[secrets]`: the External Secrets store the services' secrets come from.
@@ -275,6 +327,7 @@ pub struct RawService {
     pub port: Sp<u16>,
     pub layer: Option<Sp<String>>,
     pub critical: Option<Sp<bool>>,
+    pub team: Option<Sp<String>>,
     pub scaling: Option<Sp<RawScaling>>,
     pub delivery: Option<Sp<RawDelivery>>,
     pub replicas: Option<Sp<u32>>,

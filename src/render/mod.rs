@@ -6,10 +6,11 @@
 //! whole output in memory. Where the files land is not this module's business: the command
 //! layer hands the sink of `crate::emit` in, or collects the files ([`render`]).
 //!
-//! [`kubernetes`], [`prometheus`] and [`grafana`] say what each file holds; [`slo`] is the
+//! [`kubernetes`], [`prometheus`], [`grafana`] and [`alertmanager`] say what each file holds; [`slo`] is the
 //! SLO arithmetic the last two share. [`stream`] writes the files that take one piece per
 //! service in service order.
 
+pub mod alertmanager;
 pub mod analysis;
 mod error;
 pub mod grafana;
@@ -102,7 +103,7 @@ pub fn render_to(compiled: &Compiled, sink: &Sink<'_>) -> Result<(), RenderError
         move || -> Result<(), RenderError> {
             Ok(sink(prometheus::promtool_tests(compiled, &page_alerts)?)?)
         },
-        || platform_files(compiled, &services, &dashboards, sink),
+        || platform_files(compiled, &services, &dashboards, &rules, sink),
     );
     tests?;
     rest
@@ -114,6 +115,7 @@ fn platform_files(
     compiled: &Compiled,
     services: &[&Service],
     dashboards: &grafana::Renderer<'_>,
+    rules: &prometheus::RuleRenderer<'_>,
     sink: &Sink<'_>,
 ) -> Result<(), RenderError> {
     let platform = &compiled.platform;
@@ -142,6 +144,12 @@ fn platform_files(
     resources.push("prometheus/adapter-config.yaml".to_string());
     if let Some(tests) = prometheus::analysis_tests::analysis_tests(compiled)? {
         sink(tests)?;
+    }
+    for file in alertmanager::files(compiled, rules)? {
+        if file.path == alertmanager::ALERTMANAGER_CONFIG_PATH {
+            resources.push(file.path.clone());
+        }
+        sink(file)?;
     }
 
     let mut generated: Vec<(String, String)> = services

@@ -91,6 +91,8 @@ pub struct Slo {
     pub budget: Ratio,
     pub period: Duration,
     pub sli: Sli,
+    /// The service's team, which its alerts carry.
+    pub team: Option<String>,
 }
 
 /// Every SLO of the platform, by service then kind.
@@ -108,6 +110,7 @@ pub fn service_slos(svc: &Service, out: &mut Vec<Slo>) {
         let Some(slo) = &svc.slo else { return };
         let name = svc.name.get_ref();
         let period = *slo.window.get_ref();
+        let team = svc.team.as_ref().map(|t| t.get_ref().clone());
         if let Some(a) = &slo.availability {
             let objective = Ratio::from_f64(*a.get_ref());
             out.push(Slo {
@@ -118,6 +121,7 @@ pub fn service_slos(svc: &Service, out: &mut Vec<Slo>) {
                 budget: Ratio::int(100).sub(objective).div(Ratio::int(100)),
                 period,
                 sli: Sli::Availability,
+                team: team.clone(),
             });
         }
         if let Some(l) = &slo.latency {
@@ -132,6 +136,7 @@ pub fn service_slos(svc: &Service, out: &mut Vec<Slo>) {
                 sli: Sli::Latency {
                     threshold: *l.threshold.get_ref(),
                 },
+                team,
             });
         }
     }
@@ -259,6 +264,7 @@ pub(crate) mod tests {
             budget: Ratio::int(100).sub(objective).div(Ratio::int(100)),
             period,
             sli: Sli::Availability,
+            team: None,
         }
     }
 

@@ -13,6 +13,7 @@ pub mod image_tag_not_pinned;
 pub mod ingress_without_tls;
 pub mod latency_threshold_not_bucket;
 pub mod missing_resources;
+pub mod page_without_receiver;
 pub mod pdb_blocks_drain;
 pub mod percentage_out_of_scale;
 pub mod plaintext_secret;
@@ -28,7 +29,7 @@ pub mod utilisation_target_range;
 
 use super::Rule;
 
-/// Every rule, by code. Codes are never reused; BR022 is reserved.
+/// Every rule, by code. Codes are never reused.
 pub const RULES: &[Rule] = &[
     dependency_cycle::RULE,
     unknown_reference::RULE,
@@ -51,7 +52,7 @@ pub const RULES: &[Rule] = &[
     delivery_without_slo::RULE,
     canary_step_unreachable::RULE,
     analysis_interval_too_short::RULE,
-    // BR022: alert routing (SPEC §7).
+    page_without_receiver::RULE,
     ingress_without_tls::RULE,
     hpa_metric_is_counter::RULE,
     percentage_out_of_scale::RULE,

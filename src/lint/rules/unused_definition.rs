@@ -2,30 +2,39 @@ use std::collections::BTreeSet;
 
 use crate::graph::Compiled;
 use crate::lint::{Check, Finding, Level, Rule};
+use crate::model::alerting::NONE_RECEIVER;
 use crate::model::raw::{RawDelivery, RawScaling};
 
 pub const RULE: Rule = Rule {
     code: "BR017",
     name: "unused-definition",
     level: Level::Warning,
-    summary: "A tier, pool, datastore or delivery profile nobody uses",
+    summary: "A tier, pool, datastore, delivery profile, receiver or team nobody uses",
     docs: DOCS,
     check: Check::Platform(check),
 };
 
 const DOCS: &str = r#"## What it checks
 Every `[scaling.<tier>]`, `[rate_limits.<tier>]`, `[pools.<profile>]`,
-`[datastores.<name>]` and `[delivery.<profile>]`: at least one service (after environment overrides) must use it.
+`[datastores.<name>]`, `[delivery.<profile>]` and `[alerting.teams.<team>]`: at least one
+service (after environment overrides) must use it. Every `[alerting.receivers.<name>]`:
+at least one route (`[alerting.routes]` or a team's) must name it.
 
 ## Why it matters
 An unused definition is either dead configuration that readers must still understand and
 keep consistent, or a sign of a typo elsewhere that happened to name another existing
-definition. A datastore nobody uses still looks like capacity that is being accounted for.
+definition. A datastore nobody uses still looks like capacity that is being accounted for;
+a receiver no route names looks like someone is told when nobody is.
 
 ## Example
 ```toml
 [pools.large]          # no service has `datastores = { … = "large" }`
 max = 50
+```
+
+```toml
+[alerting.receivers.oncall]     # no route says `page = "oncall"`
+pagerduty = { routing_key_secret = "alertmanager-pagerduty/routing-key" }
 ```
 
 ## How to fix
@@ -103,5 +112,47 @@ fn check(c: &Compiled) -> Vec<Finding> {
     for key in raw.delivery.keys() {
         unused("delivery profile", "delivery", key, &deliveries);
     }
+    if let Some(alerting) = &raw.alerting {
+        let alerting = alerting.get_ref();
+        let teams: BTreeSet<&str> = raw
+            .services
+            .values()
+            .filter_map(|s| s.get_ref().team.as_ref())
+            .map(|t| t.get_ref().as_str())
+            .collect();
+        for key in alerting.teams.keys() {
+            unused("team", "alerting.teams", key, &teams);
+        }
+        out.extend(unused_receivers(c));
+    }
     out
+}
+
+/// Receivers that no route names: a team's routes count whether or not a service is in
+/// the team (the team itself is reported then).
+fn unused_receivers(c: &Compiled) -> Vec<Finding> {
+    let (Some(alerting), Some(raw)) = (&c.platform.alerting, &c.platform.raw.alerting) else {
+        return Vec::new();
+    };
+    let routed: BTreeSet<&str> = alerting
+        .route_references()
+        .map(|r| r.get_ref().as_str())
+        .collect();
+    raw.get_ref()
+        .receivers
+        .keys()
+        .filter(|k| k.get_ref() != NONE_RECEIVER && !routed.contains(k.get_ref().as_str()))
+        .map(|key| {
+            RULE.finding(
+                None,
+                format!("receiver `{}` is not named by any route", key.get_ref()),
+                key.span(),
+                "unused",
+            )
+            .help(format!(
+                "remove `[alerting.receivers.{}]`, or route a severity to it in `[alerting.routes]` or a team",
+                key.get_ref()
+            ))
+        })
+        .collect()
 }

@@ -2,6 +2,7 @@
 //! platform and its observability, the tiers, pools and datastores, then every service
 //! ([`service`]) with its replicas ([`scaling`]).
 
+mod alerting;
 mod delivery;
 mod pod;
 mod scaling;
@@ -149,6 +150,7 @@ pub fn resolve(
     let rate_limits = rate_limits(&mut r, raw);
     let pools = pools(&mut r, raw);
     let datastores = datastores(&mut r, raw);
+    let alerting = r.alerting();
     let scope = ServiceScope {
         base_raw,
         autoscaling,
@@ -197,6 +199,7 @@ pub fn resolve(
         datastores,
         services,
         secret_store: secret_store(&mut r, raw),
+        alerting,
         raw: Arc::clone(&env_raw),
     };
     (platform, r.diags)

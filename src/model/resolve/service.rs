@@ -83,6 +83,7 @@ impl Resolver<'_> {
         let slo = r.slo(svc);
         let probes = r.probes(svc);
         let pod = r.pod_settings(scope, name, svc);
+        let team = r.team(svc);
         let delivery = r.delivery(
             svc,
             scope.progressive_delivery,
@@ -104,6 +105,7 @@ impl Resolver<'_> {
                 .critical
                 .clone()
                 .unwrap_or_else(|| sp(name.span(), false)),
+            team,
             replicas,
             rate_limit: svc.rate_limit.clone(),
             resources,

@@ -108,7 +108,7 @@ pub struct RuleRenderer<'a> {
 pub struct ServiceRules {
     /// Its groups as a YAML list: the SLO groups, then the operational group.
     pub fragment: String,
-    /// Its page alerts, which the promtool tests expect.
+    /// Its SLOs' page alerts and its ServiceDown alert, which the promtool tests expect.
     pub page_alerts: Vec<Rule>,
 }
 
@@ -122,7 +122,13 @@ impl<'a> RuleRenderer<'a> {
             .values()
             .map(|s| OperationalInputs::of(platform, s))
             .collect();
-        let patterns = RulePatterns::new(&platform.observability, &annotations, &slos, &services);
+        let patterns = RulePatterns::new(
+            &platform.observability,
+            &platform.namespace,
+            &annotations,
+            &slos,
+            &services,
+        );
         Ok(RuleRenderer {
             platform,
             annotations,
@@ -147,6 +153,7 @@ impl<'a> RuleRenderer<'a> {
         for slo in self.service_slos(service) {
             groups.extend(slo_groups(
                 &self.platform.observability,
+                &self.platform.namespace,
                 slo,
                 &self.annotations,
             )?);
@@ -154,6 +161,24 @@ impl<'a> RuleRenderer<'a> {
         let inputs = OperationalInputs::of(self.platform, service);
         groups.push(operational::group(&inputs, &self.annotations)?);
         Ok(groups)
+    }
+
+    /// A service's alerts: its operational group's, then its SLOs'. What alert routing
+    /// tests route, read from the same rules the rule files hold.
+    pub fn service_alerts(&self, service: &Service) -> Result<Vec<Rule>, RenderError> {
+        let inputs = OperationalInputs::of(self.platform, service);
+        let mut alerts = operational::group(&inputs, &self.annotations)?.rules;
+        for slo in self.service_slos(service) {
+            for group in slo_groups(
+                &self.platform.observability,
+                &self.platform.namespace,
+                slo,
+                &self.annotations,
+            )? {
+                alerts.extend(group.rules.into_iter().filter(|r| r.alert.is_some()));
+            }
+        }
+        Ok(alerts)
     }
 
     /// A service's rules as the rule files hold them: what [`fragment`] gives for
@@ -168,11 +193,12 @@ impl<'a> RuleRenderer<'a> {
                 pages.push(page);
                 continue;
             }
-            let groups = slo_groups(o, slo, &self.annotations)?;
+            let groups = slo_groups(o, &self.platform.namespace, slo, &self.annotations)?;
             fragment.push_str(&yaml::recurring(&groups)?);
             pages.extend(page_alerts(&groups).cloned());
         }
         let inputs = OperationalInputs::of(self.platform, service);
+        pages.push(operational::service_down(&inputs, &self.annotations)?);
         match self.patterns.operational(&inputs, &self.annotations)? {
             Some(text) => fragment.push_str(&text),
             None => {

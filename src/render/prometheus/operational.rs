@@ -27,6 +27,8 @@ pub struct OperationalInputs<'p> {
     pub namespace: &'p str,
     pub metrics: MetricNames<'p>,
     pub critical: bool,
+    /// The service's team, which its alerts carry.
+    pub team: Option<&'p str>,
     /// Maximum replicas and tier, when the service autoscales.
     pub autoscale: Option<(u32, &'p str)>,
     /// In the service's order.
@@ -72,6 +74,7 @@ impl<'p> OperationalInputs<'p> {
                 datastore_label: &o.datastore_label,
             },
             critical: *service.critical.get_ref(),
+            team: service.team.as_ref().map(|t| t.get_ref().as_str()),
             autoscale: match &service.replicas {
                 Replicas::Auto(auto) => Some((*auto.max.get_ref(), auto.tier.get_ref().as_str())),
                 Replicas::Fixed { .. } => None,
@@ -119,8 +122,12 @@ impl<'p> OperationalInputs<'p> {
     }
 }
 
+/// The alert of a service whose every target is down.
+pub const SERVICE_DOWN: &str = "ServiceDown";
+
 /// The alerts of the group, by name.
-pub const ALERTS: [&str; 6] = [
+pub const ALERTS: [&str; 7] = [
+    "ServiceDown",
     "TargetDown",
     "High5xxRatio",
     "HPAMaxedOut",
@@ -138,7 +145,11 @@ pub fn group(
         inputs,
         annotations,
     };
-    let mut rules = vec![alerts.target_down()?, alerts.high_5xx_ratio()?];
+    let mut rules = vec![
+        alerts.service_down()?,
+        alerts.target_down()?,
+        alerts.high_5xx_ratio()?,
+    ];
     if let Some((max, tier)) = inputs.autoscale {
         rules.push(alerts.hpa_maxed_out(max, tier)?);
     }
@@ -153,6 +164,18 @@ pub fn group(
         name: format!("berrys-{}-operational", inputs.service),
         rules,
     })
+}
+
+/// The service's ServiceDown alert alone, as its group holds it.
+pub fn service_down(
+    inputs: &OperationalInputs<'_>,
+    annotations: &Annotations,
+) -> Result<Rule, RenderError> {
+    Alerts {
+        inputs,
+        annotations,
+    }
+    .service_down()
 }
 
 /// The alerts of one service's group.
@@ -175,11 +198,18 @@ impl Alerts<'_, '_> {
         }
     }
 
+    /// What every alert of the service carries: its severity, its service, and the
+    /// namespace and team that alert routing matches on.
     fn labels(&self, severity: &str) -> BTreeMap<String, String> {
-        BTreeMap::from([
+        let mut labels = BTreeMap::from([
             ("severity".to_string(), severity.to_string()),
             ("service".to_string(), self.svc().to_string()),
-        ])
+            ("namespace".to_string(), self.inputs.namespace.to_string()),
+        ]);
+        if let Some(team) = self.inputs.team {
+            labels.insert("team".to_string(), team.to_string());
+        }
+        labels
     }
 
     fn context(&self) -> BTreeMap<&'static str, String> {
@@ -214,15 +244,29 @@ impl Alerts<'_, '_> {
         rate_sum(m.requests_metric, matchers, Duration { millis: 5 * MINUTE })
     }
 
-    fn target_down(&self) -> Result<Rule, RenderError> {
-        let up = selector(
+    fn up(&self) -> Expr {
+        selector(
             "up",
             vec![
                 Matcher::eq("namespace", self.inputs.namespace),
                 Matcher::eq("job", self.svc()),
             ],
+        )
+    }
+
+    /// Every target of the service down: the cause alert routing pages for, which
+    /// silences its dependents' alerts. Pages whether or not the service is critical.
+    fn service_down(&self) -> Result<Rule, RenderError> {
+        let expr = binary(
+            aggregate("max", false, &["namespace"], self.up()),
+            "==",
+            number(Ratio::int(0)),
         );
-        let expr = binary(up, "==", number(Ratio::int(0)));
+        self.alert(SERVICE_DOWN, expr, "2m", "page", &self.context())
+    }
+
+    fn target_down(&self) -> Result<Rule, RenderError> {
+        let expr = binary(self.up(), "==", number(Ratio::int(0)));
         self.alert("TargetDown", expr, "5m", self.urgent(), &self.context())
     }
 

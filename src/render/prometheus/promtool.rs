@@ -1,5 +1,6 @@
 //! Generated `promtool test rules` cases: for every SLO, a full outage pages within five
-//! minutes, errors at exactly the budget never page, and the page clears after recovery.
+//! minutes, errors at exactly the budget never page, and the page clears after recovery;
+//! for every service, one target of two down is no ServiceDown, both down is.
 
 use std::collections::BTreeMap;
 use std::ops::{Mul, Sub};
@@ -8,6 +9,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::Rule;
+use super::operational::SERVICE_DOWN;
 use super::slo_rules::PAGE_ALERT;
 use crate::graph::Compiled;
 use crate::model::Observability;
@@ -136,7 +138,7 @@ pub fn promtool_tests(compiled: &Compiled, rules: &[Rule]) -> Result<OutputFile,
     let (slos, alerts) = (slos(&compiled.platform), expected_pages(rules));
     let scenarios = scenarios(&alerts);
     let o = &compiled.platform.observability;
-    if slos.is_empty() {
+    if slos.is_empty() && expected_service_downs(rules).is_empty() {
         let empty = Document::new(&test_file(Vec::new()))?;
         return Ok(OutputFile::new(TEST_FILE_PATH, yaml::document(empty)));
     }
@@ -144,9 +146,22 @@ pub fn promtool_tests(compiled: &Compiled, rules: &[Rule]) -> Result<OutputFile,
     // each is written on a thread of its own. The file is the header and the three groups
     // as sequence items, as if serialised whole, written one after the other without
     // being joined.
-    let groups = crate::parallel::each(&scenarios, |scenario| scenario.text(o, &slos))
+    let mut groups = crate::parallel::each(&scenarios, |scenario| scenario.text(o, &slos))
         .into_iter()
         .collect::<Result<Vec<String>, RenderError>>()?;
+    let downs = expected_service_downs(rules);
+    if !downs.is_empty() {
+        let tests = service_down_tests(&downs);
+        let series = |items: &mut Items<'_>| -> Result<(), RenderError> {
+            for alert in &downs {
+                for series in service_down_series(alert) {
+                    items.push(&series)?;
+                }
+            }
+            Ok(())
+        };
+        groups.push(group_text(series, &tests)?);
+    }
     let head = yaml::list_head(&test_file(Vec::new()), "tests")?;
     Ok(OutputFile::new(TEST_FILE_PATH, head.text).followed_by(Arc::new(groups), head.column))
 }
@@ -160,10 +175,19 @@ fn promtool_tests_whole(compiled: &Compiled, rules: &[Rule]) -> Result<Document,
     let (slos, alerts) = (slos(&compiled.platform), expected_pages(rules));
     let scenarios = scenarios(&alerts);
     let o = &compiled.platform.observability;
-    let groups = match slos.is_empty() {
+    let mut groups: Vec<TestGroup> = match slos.is_empty() {
         true => Vec::new(),
         false => scenarios.iter().map(|s| s.group(o, &slos)).collect(),
     };
+    let downs = expected_service_downs(rules);
+    let down_tests = service_down_tests(&downs);
+    if !downs.is_empty() {
+        groups.push(TestGroup {
+            interval: "1m".to_string(),
+            input_series: downs.iter().flat_map(service_down_series).collect(),
+            alert_rule_test: down_tests.clone(),
+        });
+    }
     Ok(Document::new(&test_file(groups))?)
 }
 
@@ -187,6 +211,48 @@ fn expected_pages(rules: &[Rule]) -> Vec<ExpAlert<'_>> {
         .collect();
     alerts.sort_by(|a, b| a.exp_labels.cmp(b.exp_labels));
     alerts
+}
+
+/// Every service's ServiceDown alert, sorted.
+fn expected_service_downs(rules: &[Rule]) -> Vec<ExpAlert<'_>> {
+    let mut alerts: Vec<ExpAlert> = rules
+        .iter()
+        .filter(|r| r.alert.as_deref() == Some(SERVICE_DOWN))
+        .map(|r| ExpAlert {
+            exp_labels: &r.labels,
+            exp_annotations: &r.annotations,
+        })
+        .collect();
+    alerts.sort_by(|a, b| a.exp_labels.cmp(b.exp_labels));
+    alerts
+}
+
+/// Two targets of the alert's service: `a` up throughout, `b` down from minute 10; from
+/// minute 20 both are down.
+fn service_down_series(alert: &ExpAlert<'_>) -> [Series; 2] {
+    let label = |k: &str| alert.exp_labels.get(k).map_or("", String::as_str);
+    let (namespace, job) = (label("namespace"), label("service"));
+    let up = |instance: &str, values: &str| Series {
+        series: series_name(
+            "up",
+            &[("instance", instance), ("job", job), ("namespace", namespace)],
+        ),
+        values: values.to_string(),
+    };
+    [up("a", "1x19 0x20"), up("b", "1x9 0x30")]
+}
+
+/// One target of two down for ten minutes: silent; both down for two minutes: pending;
+/// for five: every service's ServiceDown fires.
+fn service_down_tests<'a>(downs: &'a [ExpAlert<'a>]) -> Vec<AlertTest<'a>> {
+    [("19m", &[][..]), ("21m", &[][..]), ("25m", downs)]
+        .into_iter()
+        .map(|(t, alerts)| AlertTest {
+            eval_time: t.to_string(),
+            alertname: SERVICE_DOWN.to_string(),
+            exp_alerts: alerts,
+        })
+        .collect()
 }
 
 /// The three scenarios, each a test group with every SLO's series, expecting
@@ -256,12 +322,7 @@ impl Scenario<'_> {
     /// are made: the items are the same few shapes with other strings, mostly long ones
     /// that need no quoting, and the series of thousands of SLOs are never held as values.
     fn text(&self, o: &Observability, slos: &[Slo]) -> Result<String, RenderError> {
-        let frame = [TestGroup {
-            interval: "1m".to_string(),
-            input_series: Vec::new(),
-            alert_rule_test: Vec::new(),
-        }];
-        let mut series = |items: &mut Items<'_>| -> Result<(), RenderError> {
+        let series = |items: &mut Items<'_>| -> Result<(), RenderError> {
             for slo in slos {
                 for series in scenario(o, slo, &(self.phases)(slo)) {
                     items.push(&series)?;
@@ -269,33 +330,46 @@ impl Scenario<'_> {
             }
             Ok(())
         };
-        let mut tests = |items: &mut Items<'_>| -> Result<(), RenderError> {
-            for test in &self.tests {
-                let frame = AlertTest {
-                    eval_time: test.eval_time.clone(),
-                    alertname: test.alertname.clone(),
-                    exp_alerts: &[],
-                };
-                let mut alerts = |alerts: &mut Items<'_>| -> Result<(), RenderError> {
-                    test.exp_alerts
-                        .iter()
-                        .try_for_each(|alert| alerts.push(alert).map_err(RenderError::from))
-                };
-                items.push_with_lists(&frame, &mut [("exp_alerts", &mut alerts)])?;
-            }
-            Ok(())
-        };
-        let mut out = String::new();
-        yaml::with_lists(
-            &mut out,
-            &frame,
-            &mut [
-                ("input_series", &mut series),
-                ("alert_rule_test", &mut tests),
-            ],
-        )?;
-        Ok(out)
+        group_text(series, &self.tests)
     }
+}
+
+/// A test group as a sequence item: the series `series` pushes, and `tests`.
+fn group_text(
+    mut series: impl FnMut(&mut Items<'_>) -> Result<(), RenderError>,
+    tests: &[AlertTest<'_>],
+) -> Result<String, RenderError> {
+    let frame = [TestGroup {
+        interval: "1m".to_string(),
+        input_series: Vec::new(),
+        alert_rule_test: Vec::new(),
+    }];
+    let mut tests = |items: &mut Items<'_>| -> Result<(), RenderError> {
+        for test in tests {
+            let frame = AlertTest {
+                eval_time: test.eval_time.clone(),
+                alertname: test.alertname.clone(),
+                exp_alerts: &[],
+            };
+            let mut alerts = |alerts: &mut Items<'_>| -> Result<(), RenderError> {
+                test.exp_alerts
+                    .iter()
+                    .try_for_each(|alert| alerts.push(alert).map_err(RenderError::from))
+            };
+            items.push_with_lists(&frame, &mut [("exp_alerts", &mut alerts)])?;
+        }
+        Ok(())
+    };
+    let mut out = String::new();
+    yaml::with_lists(
+        &mut out,
+        &frame,
+        &mut [
+            ("input_series", &mut series),
+            ("alert_rule_test", &mut tests),
+        ],
+    )?;
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -103,6 +103,7 @@ pub const TICKET_ALERT: &str = "ErrorBudgetBurnSlow";
 /// The three groups of one SLO: SLI recordings, SLO metadata, burn-rate alerts.
 pub fn slo_groups(
     o: &Observability,
+    namespace: &str,
     slo: &Slo,
     annotations: &Annotations,
 ) -> Result<Vec<RuleGroup>, RenderError> {
@@ -185,6 +186,10 @@ pub fn slo_groups(
         alert_labels.insert("severity".to_string(), severity.to_string());
         alert_labels.insert("sloth_severity".to_string(), severity.to_string());
         alert_labels.insert("service".to_string(), slo.service.clone());
+        alert_labels.insert("namespace".to_string(), namespace.to_string());
+        if let Some(team) = &slo.team {
+            alert_labels.insert("team".to_string(), team.clone());
+        }
         alerts.push(alert(
             name,
             burn_alert_expr(slo, conditions),
