@@ -175,7 +175,9 @@ fn a_broken_route_fails_the_routing_tests() {
         assert!(f.contains(" page: expected agents-oncall"), "{f}");
     }
     // And a tree without its severity routes sends pages to the ticket receiver.
-    let start = config.find("  - matchers:\n    - severity=~\"page|critical\"").unwrap();
+    let start = config
+        .find("  - matchers:\n    - severity=~\"page|critical\"")
+        .unwrap();
     let end = start + config[start..].find("    receiver: oncall\n").unwrap() + 21;
     let without_pages = format!("{}{}", &config[..start], &config[end..]);
     let (_, failed) = failing_cases(dir.path(), &without_pages, tests);
@@ -217,7 +219,10 @@ impl Alertmanager {
         let port = free_port();
         let child = Command::new("prometheus-alertmanager")
             .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!("--storage.path={}", dir.path().join("data").display()))
+            .arg(format!(
+                "--storage.path={}",
+                dir.path().join("data").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--cluster.listen-address=")
             .stdout(Stdio::null())
@@ -241,7 +246,9 @@ impl Alertmanager {
     /// status and body, or `None` when nothing listens yet.
     fn http(&self, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
-        stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .ok()?;
         let request = format!(
             "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
@@ -250,7 +257,9 @@ impl Alertmanager {
         let mut response = String::new();
         stream.read_to_string(&mut response).ok()?;
         let status = response.split(' ').nth(1)?.parse().ok()?;
-        let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string())?;
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())?;
         Some((status, body))
     }
 
@@ -268,7 +277,11 @@ impl Alertmanager {
     /// Alert name and service → whether it is inhibited, once every posted alert is
     /// known and the inhibitions have settled (the inhibitor learns of alerts on its own
     /// schedule).
-    fn inhibited(&self, expected: usize, settled: impl Fn(&BTreeMap<String, bool>) -> bool) -> BTreeMap<String, bool> {
+    fn inhibited(
+        &self,
+        expected: usize,
+        settled: impl Fn(&BTreeMap<String, bool>) -> bool,
+    ) -> BTreeMap<String, bool> {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let (_, body) = self.http("GET", "/api/v2/alerts", "").unwrap();
@@ -433,5 +446,40 @@ fn a_page_inhibits_the_ticket_of_its_own_slo() {
             (format!("{slow} agent-orchestrator availability"), true),
             (format!("{slow} agent-orchestrator latency"), false),
         ])
+    );
+}
+
+/// The fixture is the reference with `[alerting]` and two services' `team`: kept so, it
+/// follows every change of the reference.
+#[test]
+fn the_fixture_is_the_reference_with_alerting() {
+    let fixture = std::fs::read_to_string(common::root().join(FIXTURE)).unwrap();
+    let reference = std::fs::read_to_string(common::root().join("platform.toml")).unwrap();
+    let body = |text: &str| -> Vec<String> {
+        let text = &text[text.find("[platform]").unwrap()..];
+        let mut lines = Vec::new();
+        let mut in_alerting = false;
+        for line in text.lines() {
+            if line.starts_with('[') {
+                in_alerting = line.starts_with("[alerting");
+            }
+            let comment_of_alerting = line.starts_with('#') && in_alerting;
+            if in_alerting || comment_of_alerting || line.starts_with("team = ") {
+                continue;
+            }
+            lines.push(line.to_string());
+        }
+        lines.retain(|l| !l.is_empty());
+        lines
+    };
+    let (f, r) = (body(&fixture), body(&reference));
+    // The comment that introduces [alerting] sits before its table, in the table above.
+    let f: Vec<String> = f
+        .into_iter()
+        .filter(|l| !l.starts_with("# Who is told") && !l.starts_with("# agents team pages"))
+        .collect();
+    assert_eq!(
+        f, r,
+        "tests/fixtures/valid/alerting.toml drifted from platform.toml"
     );
 }

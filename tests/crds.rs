@@ -163,8 +163,17 @@ fn check_files(
             *checked.entry(kind.to_string()).or_default() += 1;
             if kind == "AlertmanagerConfig" {
                 let mut found = Vec::new();
-                child_route_problems(&route_validator(), &doc["spec"]["route"], "/spec/route", &mut found);
-                problems.extend(found.into_iter().map(|p| format!("{origin} {} {kind}: {p}", file.path)));
+                child_route_problems(
+                    &route_validator(),
+                    &doc["spec"]["route"],
+                    "/spec/route",
+                    &mut found,
+                );
+                problems.extend(
+                    found
+                        .into_iter()
+                        .map(|p| format!("{origin} {} {kind}: {p}", file.path)),
+                );
             }
             for error in validator.iter_errors(&doc) {
                 problems.push(format!(
@@ -371,7 +380,10 @@ fn alertmanager_config_child_routes_are_checked_against_the_route_schema() {
     bad_type["routes"][0]["matchers"][0]["matchType"] = Value::from("==");
     let mut problems = Vec::new();
     child_route_problems(&routes, &bad_type, "", &mut problems);
-    assert!(!problems.is_empty(), "a match type the CRD does not allow passed");
+    assert!(
+        !problems.is_empty(),
+        "a match type the CRD does not allow passed"
+    );
 
     // The CRD alone lets the misspelt child through: why the check above exists.
     let validators = validators();

@@ -504,7 +504,11 @@ fn recurring_documents_equal_their_direct_serialisation() {
             let pages: Vec<_> = groups
                 .iter()
                 .flat_map(|g| &g.rules)
-                .filter(|r| r.alert.as_deref() == Some(prometheus::PAGE_ALERT))
+                .filter(|r| {
+                    let name = r.alert.as_deref();
+                    name == Some(prometheus::PAGE_ALERT)
+                        || name == Some(prometheus::operational::SERVICE_DOWN)
+                })
                 .cloned()
                 .collect();
             assert_eq!(made.page_alerts, pages, "{name}: page alerts of {svc}");

@@ -93,6 +93,45 @@ fn progressive_delivery_fixture() {
     }
 }
 
+/// The reference with `[alerting]`: the Alertmanager configuration, the AlertmanagerConfig,
+/// the routing tests, the kustomization that lists the AlertmanagerConfig, and the rules
+/// whose alerts carry a team.
+#[test]
+fn alerting_fixture() {
+    let source = common::load(&common::root().join("tests/fixtures/valid/alerting.toml"));
+    let compiled = common::compile_env(&source, None);
+    let files = render(&compiled).expect("the fixture renders");
+    snapshot_files(
+        "snapshots/alerting",
+        "berrys render -f alerting.toml",
+        "base",
+        files.iter().filter(|f| {
+            f.path.starts_with("alertmanager/")
+                || f.path == "kustomization.yaml"
+                || f.path == "prometheus/rules.yaml"
+        }),
+    );
+}
+
+/// Without `[alerting]`, nothing of Alertmanager is rendered and the alerts are the same
+/// but for the team label.
+#[test]
+fn without_alerting_no_alertmanager_file_is_rendered() {
+    let files = render(&common::compile_env(&common::reference(), None)).unwrap();
+    assert!(!files.iter().any(|f| f.path.starts_with("alertmanager/")));
+    let with = common::load(&common::root().join("tests/fixtures/valid/alerting.toml"));
+    let with = render(&common::compile_env(&with, None)).unwrap();
+    let rules = |files: &[berrys::output::OutputFile]| {
+        files
+            .iter()
+            .find(|f| f.path == "prometheus/rules.yaml")
+            .unwrap()
+            .contents
+            .replace("      team: agents\n", "")
+    };
+    assert_eq!(rules(&files), rules(&with));
+}
+
 /// Without progressive delivery nothing of Argo Rollouts is rendered: Deployments,
 /// ServiceMonitors, no analysis tests.
 #[test]

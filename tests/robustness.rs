@@ -181,6 +181,20 @@ proptest! {
         run(&text);
     }
 
+    /// `[alerting]` mutated: a receiver without a channel, a route to nothing, a team cut
+    /// off, a service's team misspelt, a duplicated receiver.
+    #[test]
+    fn mutated_alerting_never_panics(edits in prop::collection::vec(edit(), 1..6)) {
+        let mut text = std::fs::read_to_string(
+            common::root().join("tests/fixtures/valid/alerting.toml"),
+        )
+        .unwrap();
+        for e in &edits {
+            text = apply(&text, e);
+        }
+        run(&text);
+    }
+
     #[test]
     fn arbitrary_text_never_panics(text in "\\PC{0,400}") {
         run(&text);

@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 
 use super::{Resolver, duration, names, unknown};
+use crate::model::Sp;
 use crate::model::alerting::{
     Alerting, NONE_RECEIVER, Receiver, SecretKey, SeverityRoutes, Slack, Team,
 };
-use crate::model::raw::{RawAlerting, RawReceiver, RawSeverityRoutes, RawService};
-use crate::model::Sp;
+use crate::model::raw::{RawAlerting, RawReceiver, RawService, RawSeverityRoutes};
 use crate::units::Duration;
 
 const DEFAULT_GROUP_BY: [&str; 2] = ["alertname", "service"];
@@ -32,7 +32,10 @@ fn receiver(name: &Sp<String>, raw: &RawReceiver) -> Receiver {
             .pagerduty
             .as_ref()
             .map(|p| secret_key(p.get_ref().routing_key_secret.get_ref())),
-        webhook: raw.webhook.as_ref().map(|w| w.get_ref().url.get_ref().clone()),
+        webhook: raw
+            .webhook
+            .as_ref()
+            .map(|w| w.get_ref().url.get_ref().clone()),
         slack: raw.slack.as_ref().map(|s| {
             let s = s.get_ref();
             Slack {

@@ -23,7 +23,10 @@ pub const ALERTMANAGER_CONFIG_PATH: &str = "alertmanager/alertmanagerconfig.yaml
 pub const ROUTING_TESTS_PATH: &str = "alertmanager/routing-tests.yaml";
 
 /// The files of `alertmanager/`; none without `[alerting]`.
-pub fn files(compiled: &Compiled, rules: &RuleRenderer<'_>) -> Result<Vec<OutputFile>, RenderError> {
+pub fn files(
+    compiled: &Compiled,
+    rules: &RuleRenderer<'_>,
+) -> Result<Vec<OutputFile>, RenderError> {
     let platform = &compiled.platform;
     let Some(alerting) = &platform.alerting else {
         return Ok(Vec::new());

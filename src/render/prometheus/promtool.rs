@@ -146,7 +146,9 @@ pub fn promtool_tests(compiled: &Compiled, rules: &[Rule]) -> Result<OutputFile,
     // each is written on a thread of its own. The file is the header and the three groups
     // as sequence items, as if serialised whole, written one after the other without
     // being joined.
-    let mut groups = crate::parallel::each(&scenarios, |scenario| scenario.text(o, &slos))
+    // Without SLOs there are no burn-rate scenarios, only the ServiceDown group.
+    let scenarios: &[Scenario<'_>] = if slos.is_empty() { &[] } else { &scenarios };
+    let mut groups = crate::parallel::each(scenarios, |scenario| scenario.text(o, &slos))
         .into_iter()
         .collect::<Result<Vec<String>, RenderError>>()?;
     let downs = expected_service_downs(rules);
@@ -235,7 +237,11 @@ fn service_down_series(alert: &ExpAlert<'_>) -> [Series; 2] {
     let up = |instance: &str, values: &str| Series {
         series: series_name(
             "up",
-            &[("instance", instance), ("job", job), ("namespace", namespace)],
+            &[
+                ("instance", instance),
+                ("job", job),
+                ("namespace", namespace),
+            ],
         ),
         values: values.to_string(),
     };

@@ -1,0 +1,159 @@
+//! The generated `prometheus/rules.test.yaml`, run by the real promtool against the
+//! generated rules: it passes as rendered, and fails when a rule it covers is broken — the
+//! ServiceDown alert that fires on one target of two, or waits longer than 2 minutes, and a
+//! burn-rate page that lost its threshold.
+//!
+//! promtool ships with Prometheus; CI installs it and sets `BERRYS_REQUIRE_PROMTOOL=1`, so
+//! there a missing promtool fails instead of skipping.
+
+mod common;
+
+use std::process::Command;
+
+fn promtool_available() -> bool {
+    let found = Command::new("promtool").arg("--version").output().is_ok();
+    if !found {
+        assert!(
+            std::env::var_os("BERRYS_REQUIRE_PROMTOOL").is_none(),
+            "promtool is required here (BERRYS_REQUIRE_PROMTOOL is set)"
+        );
+        eprintln!("promtool not found: the rule tests are not run");
+    }
+    found
+}
+
+/// The fixture's rules and their generated tests.
+fn rendered() -> (String, String) {
+    let source = common::load(&common::root().join("tests/fixtures/valid/alerting.toml"));
+    let files = berrys::render::render(&common::compile_env(&source, None)).unwrap();
+    let get = |path: &str| {
+        files
+            .iter()
+            .find(|f| f.path == path)
+            .unwrap_or_else(|| panic!("no {path}"))
+            .contents
+            .clone()
+    };
+    (
+        get("prometheus/rules.yaml"),
+        get("prometheus/rules.test.yaml"),
+    )
+}
+
+/// `promtool test rules` on `tests` against `rules`: its success and output.
+fn promtool(rules: &str, tests: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rules.yaml"), rules).unwrap();
+    std::fs::write(dir.path().join("rules.test.yaml"), tests).unwrap();
+    let out = Command::new("promtool")
+        .args(["test", "rules", "rules.test.yaml"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// `rules` with every `from` replaced by `to` in the rule of `alert` of `service` only.
+fn break_rule(rules: &str, alert: &str, service: &str, from: &str, to: &str) -> String {
+    let extent = |i: usize| {
+        let rule = &rules[i..];
+        let end = ["\n  - alert: ", "\n  - record: ", "\n- name: "]
+            .iter()
+            .filter_map(|m| rule.find(m))
+            .min()
+            .unwrap_or(rule.len());
+        i..i + end
+    };
+    let rule = rules
+        .match_indices(&format!("- alert: {alert}\n"))
+        .map(|(i, _)| extent(i))
+        .find(|r| rules[r.clone()].contains(&format!("service: {service}\n")))
+        .unwrap_or_else(|| panic!("no {alert} of {service}"));
+    let text = &rules[rule.clone()];
+    assert!(text.contains(from), "no `{from}` in {alert} of {service}");
+    format!(
+        "{}{}{}",
+        &rules[..rule.start],
+        text.replace(from, to),
+        &rules[rule.end..]
+    )
+}
+
+#[test]
+fn the_generated_rule_tests_pass() {
+    if !promtool_available() {
+        return;
+    }
+    let (rules, tests) = rendered();
+    assert!(
+        tests.contains("alertname: ServiceDown"),
+        "no ServiceDown tests"
+    );
+    let (ok, text) = promtool(&rules, &tests);
+    assert!(ok, "{text}");
+}
+
+#[test]
+fn service_down_on_one_target_of_two_fails_the_tests() {
+    if !promtool_available() {
+        return;
+    }
+    let (rules, tests) = rendered();
+    let broken = break_rule(&rules, "ServiceDown", "api-gateway", "max by", "min by");
+    let (ok, text) = promtool(&broken, &tests);
+    assert!(
+        !ok,
+        "a ServiceDown firing on one target down passed:\n{text}"
+    );
+    assert!(text.contains("ServiceDown"), "{text}");
+}
+
+#[test]
+fn service_down_waiting_too_long_fails_the_tests() {
+    if !promtool_available() {
+        return;
+    }
+    let (rules, tests) = rendered();
+    let broken = break_rule(
+        &rules,
+        "ServiceDown",
+        "web-dashboard",
+        "for: 2m",
+        "for: 10m",
+    );
+    let (ok, text) = promtool(&broken, &tests);
+    assert!(!ok, "a ServiceDown that waits 10 minutes passed:\n{text}");
+}
+
+#[test]
+fn a_page_without_its_threshold_fails_the_tests() {
+    if !promtool_available() {
+        return;
+    }
+    let (rules, tests) = rendered();
+    // Any error at all pages: errors at exactly the budget must not.
+    let broken = break_rule(
+        &rules,
+        "ErrorBudgetBurnFast",
+        "api-gateway",
+        " > 0.072)",
+        " > 0)",
+    );
+    let broken = break_rule(
+        &broken,
+        "ErrorBudgetBurnFast",
+        "api-gateway",
+        " > 0.03)",
+        " > 0)",
+    );
+    let (ok, text) = promtool(&broken, &tests);
+    assert!(
+        !ok,
+        "a page without its burn-rate threshold passed:\n{text}"
+    );
+}
