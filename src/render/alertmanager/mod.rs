@@ -10,6 +10,7 @@ mod routing_tests;
 pub mod tree;
 
 use crate::graph::Compiled;
+use crate::model::Service;
 use crate::output::OutputFile;
 use crate::render::RenderError;
 use crate::render::kubernetes::platform_meta;
@@ -48,13 +49,18 @@ pub fn files(
             yaml::documents(&[Document::new(&object)?]),
         ));
     }
-    let mut tests = routing_tests::RoutingTests::new();
-    for service in platform.services.values() {
-        tests.add(alerting, service, &rules.service_alerts(service)?);
-    }
-    files.push(OutputFile::new(
-        ROUTING_TESTS_PATH,
-        yaml::document(Document::new(&tests)?),
-    ));
+    // A piece per service, on every core: its alerts, its cases, their text.
+    let services: Vec<&Service> = platform.services.values().collect();
+    let pieces = crate::parallel::map(&services, |service| {
+        let alerts = rules.first_alert_by_severity(service)?;
+        routing_tests::piece(&routing_tests::service_cases(alerting, service, &alerts))
+    })
+    .into_iter()
+    .collect::<Result<Vec<String>, RenderError>>()?;
+    let head = routing_tests::head()?;
+    files.push(
+        OutputFile::new(ROUTING_TESTS_PATH, head.text)
+            .followed_by(std::sync::Arc::new(pieces), head.column),
+    );
     Ok(files)
 }

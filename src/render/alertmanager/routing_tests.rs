@@ -2,6 +2,9 @@
 //! alert of that service and severity and the receiver the alert must reach, as
 //! `[alerting]` says. Run through `amtool config routes test --verify.receivers=…`, they
 //! prove the rendered tree routes as the platform was written.
+//!
+//! The file is a head and one piece per service, each written as its cases come (on
+//! every core); a test holds it equal to the document serialised whole.
 
 use std::collections::BTreeMap;
 
@@ -9,41 +12,60 @@ use serde::Serialize;
 
 use crate::model::Service;
 use crate::model::alerting::{Alerting, Severity};
+use crate::render::RenderError;
 use crate::render::prometheus::Rule;
+use crate::yaml;
 
 #[derive(Debug, Serialize)]
-pub struct RoutingTests {
+struct RoutingTests {
     tests: Vec<Case>,
 }
 
-#[derive(Debug, Serialize)]
-struct Case {
+#[derive(Debug, Clone, Serialize)]
+pub struct Case {
     service: String,
     severity: &'static str,
     receiver: String,
-    /// The alert's labels with `alertname`: those of the first of the service's alerts
-    /// of the severity, or, where it has none (no berrys alert is `info`), the labels
-    /// every alert of the service carries.
+    /// The alert's labels with `alertname`: those of the service's first alert of the
+    /// severity, or, where it has none (no berrys alert is `info`), the labels every alert
+    /// of the service carries.
     labels: BTreeMap<String, String>,
 }
 
-impl RoutingTests {
-    pub fn new() -> RoutingTests {
-        RoutingTests { tests: Vec::new() }
-    }
+/// The cases of one service, from its first alert of each severity
+/// ([`crate::render::prometheus::RuleRenderer::first_alert_by_severity`]).
+pub fn service_cases(alerting: &Alerting, service: &Service, alerts: &[Rule]) -> Vec<Case> {
+    let team = service.team.as_ref().map(|t| t.get_ref().as_str());
+    Severity::ALL
+        .into_iter()
+        .map(|severity| Case {
+            service: service.name.get_ref().clone(),
+            severity: severity.label(),
+            receiver: alerting.destination(team, severity).receiver.to_string(),
+            labels: labels(service, alerts, severity),
+        })
+        .collect()
+}
 
-    /// The cases of one service, from its alerts ([`crate::render::prometheus::RuleRenderer::service_alerts`]).
-    pub fn add(&mut self, alerting: &Alerting, service: &Service, alerts: &[Rule]) {
-        let team = service.team.as_ref().map(|t| t.get_ref().as_str());
-        for severity in Severity::ALL {
-            self.tests.push(Case {
-                service: service.name.get_ref().clone(),
-                severity: severity.label(),
-                receiver: alerting.destination(team, severity).receiver.to_string(),
-                labels: labels(service, alerts, severity),
-            });
-        }
-    }
+/// One service's cases as items of the file's list, at column 0.
+pub fn piece(cases: &[Case]) -> Result<String, RenderError> {
+    Ok(yaml::recurring(&cases)?)
+}
+
+/// The file's start, up to its list's items, and their column.
+pub fn head() -> Result<yaml::Head, RenderError> {
+    Ok(yaml::list_head(
+        &RoutingTests { tests: Vec::new() },
+        "tests",
+    )?)
+}
+
+/// The file serialised whole: what the tests compare the pieces with.
+#[cfg(test)]
+fn whole(cases: Vec<Case>) -> Result<String, RenderError> {
+    Ok(yaml::document(yaml::Document::new(&RoutingTests {
+        tests: cases,
+    })?))
 }
 
 fn labels(service: &Service, alerts: &[Rule], severity: Severity) -> BTreeMap<String, String> {
@@ -70,4 +92,45 @@ fn labels(service: &Service, alerts: &[Rule], severity: Severity) -> BTreeMap<St
     labels.insert("service".to_string(), service.name.get_ref().clone());
     labels.insert("severity".to_string(), severity.label().to_string());
     labels
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::OutputFile;
+    use crate::render::prometheus::RuleRenderer;
+    use crate::render::test_platforms;
+
+    /// Platforms of the tests with a routing of their own: every one, with `[alerting]`
+    /// added where it has none.
+    #[test]
+    fn pieces_equal_the_whole_serialisation() {
+        let alerting_fixture = test_platforms::all()
+            .into_iter()
+            .find_map(|c| c.platform.alerting.clone())
+            .expect("a valid fixture has [alerting]");
+        let mut compared = 0;
+        for mut compiled in test_platforms::all() {
+            if compiled.platform.alerting.is_none() {
+                compiled.platform.alerting = Some(alerting_fixture.clone());
+            }
+            let alerting = compiled.platform.alerting.as_ref().unwrap();
+            let rules = RuleRenderer::new(&compiled).unwrap();
+            let mut all = Vec::new();
+            let mut pieces = Vec::new();
+            for service in compiled.platform.services.values() {
+                let alerts = rules.first_alert_by_severity(service).unwrap();
+                let cases = service_cases(alerting, service, &alerts);
+                pieces.push(piece(&cases).unwrap());
+                all.extend(cases);
+            }
+            let head = head().unwrap();
+            let file = OutputFile::new("t", head.text)
+                .followed_by(std::sync::Arc::new(pieces), head.column)
+                .joined();
+            assert_eq!(file.contents, whole(all).unwrap());
+            compared += 1;
+        }
+        assert!(compared > 3);
+    }
 }

@@ -163,22 +163,38 @@ impl<'a> RuleRenderer<'a> {
         Ok(groups)
     }
 
-    /// A service's alerts: its operational group's, then its SLOs'. What alert routing
-    /// tests route, read from the same rules the rule files hold.
-    pub fn service_alerts(&self, service: &Service) -> Result<Vec<Rule>, RenderError> {
+    /// The first of a service's alerts of each severity it has, in rule order (its
+    /// operational group's, then its SLOs'): what alert routing tests route, read from the
+    /// same rules the rule files hold. The SLO groups are made only when the operational
+    /// group lacks a severity.
+    pub fn first_alert_by_severity(&self, service: &Service) -> Result<Vec<Rule>, RenderError> {
         let inputs = OperationalInputs::of(self.platform, service);
         let mut alerts = operational::group(&inputs, &self.annotations)?.rules;
-        for slo in self.service_slos(service) {
-            for group in slo_groups(
-                &self.platform.observability,
-                &self.platform.namespace,
-                slo,
-                &self.annotations,
-            )? {
-                alerts.extend(group.rules.into_iter().filter(|r| r.alert.is_some()));
+        let has = |alerts: &[Rule], severity: &str| {
+            alerts
+                .iter()
+                .any(|r| r.labels.get("severity").map(String::as_str) == Some(severity))
+        };
+        if !(has(&alerts, "page") && has(&alerts, "ticket")) {
+            for slo in self.service_slos(service) {
+                for group in slo_groups(
+                    &self.platform.observability,
+                    &self.platform.namespace,
+                    slo,
+                    &self.annotations,
+                )? {
+                    alerts.extend(group.rules.into_iter().filter(|r| r.alert.is_some()));
+                }
             }
         }
-        Ok(alerts)
+        let mut first: Vec<Rule> = Vec::new();
+        for alert in alerts {
+            let severity = alert.labels.get("severity");
+            if !first.iter().any(|f| f.labels.get("severity") == severity) {
+                first.push(alert);
+            }
+        }
+        Ok(first)
     }
 
     /// A service's rules as the rule files hold them: what [`fragment`] gives for
