@@ -248,8 +248,8 @@ fn service_down_series(alert: &ExpAlert<'_>) -> [Series; 2] {
     [up("a", "1x19 0x20"), up("b", "1x9 0x30")]
 }
 
-/// One target of two down for ten minutes: silent; both down for two minutes: pending;
-/// for five: every service's ServiceDown fires.
+/// One target of two down for nine minutes: silent; both down for one minute: still
+/// pending (under the 2 minutes of `for`); for five: every service's ServiceDown fires.
 fn service_down_tests<'a>(downs: &'a [ExpAlert<'a>]) -> Vec<AlertTest<'a>> {
     [("19m", &[][..]), ("21m", &[][..]), ("25m", downs)]
         .into_iter()

@@ -9,9 +9,10 @@
 //! A pattern is keyed on the very value its groups are built from, with the names replaced
 //! by placeholders: an SLO ([`Slo`]) and an [`OperationalInputs`]. The builders read
 //! nothing but that value (and what is fixed for the whole render: the observability
-//! settings, the namespace and the annotation templates), so two groups with equal keys are the same
-//! groups but for their names. Each pattern is also checked once, against the first group
-//! it is made for, built and serialised directly; a pattern that differs is not used.
+//! settings, the namespace and the annotation templates), so two groups with equal keys
+//! are the same groups but for their names. Each pattern is also checked once, against
+//! the first group it is made for, built and serialised directly; a pattern that differs
+//! is not used.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
