@@ -45,9 +45,10 @@ pub mod render;
 // Phase 7: the files, on disk.
 pub mod emit;
 
-// The output formats and the command layer.
+// The output formats, the reports for reviewers, and the command layer.
 pub mod commands;
 pub mod report;
+pub mod review;
 
 use std::sync::Arc;
 

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use berrys::commands::{self, DiagnosticFormat, GraphFormat, Output};
 use berrys::diagnostic::Severity;
+use berrys::review;
 use clap::{Parser, Subcommand, ValueEnum};
 
 // Rendering allocates many small values on every core, where glibc malloc took a fifth of
@@ -61,6 +62,35 @@ enum Command {
         #[arg(long, value_enum, default_value_t = GraphArg::Dot)]
         format: GraphArg,
     },
+    /// Replicas, CPU and memory, connections and rates at minimum and at peak.
+    Capacity {
+        #[arg(short, long, default_value = "platform.toml")]
+        file: PathBuf,
+        /// Only this environment (default: the base and every environment).
+        #[arg(long)]
+        env: Option<String>,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+        format: ReportFormat,
+    },
+    /// What a change to the platform means: flows, capacity, budgets, alerts, findings.
+    Diff {
+        #[arg(short, long, default_value = "platform.toml")]
+        file: PathBuf,
+        /// The revision to compare with, read with `git show REV:<file>`.
+        #[arg(long, default_value = "HEAD", conflicts_with = "base_file")]
+        base: String,
+        /// A file to compare with instead of a revision.
+        #[arg(long)]
+        base_file: Option<PathBuf>,
+        /// Only this environment (default: the base and every environment).
+        #[arg(long)]
+        env: Option<String>,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+        format: ReportFormat,
+        /// Exit 1 when the change introduces findings at or above this severity.
+        #[arg(long, value_enum)]
+        fail_on_new: Option<FailOn>,
+    },
     /// List every lint rule: code, name, default level, summary.
     Rules {
         #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -99,9 +129,36 @@ enum LintFormat {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    Human,
+    /// GitHub-flavoured Markdown, to post on a pull request.
+    Markdown,
+    Json,
+}
+
+impl ReportFormat {
+    fn format(self) -> review::Format {
+        match self {
+            ReportFormat::Human => review::Format::Human,
+            ReportFormat::Markdown => review::Format::Markdown,
+            ReportFormat::Json => review::Format::Json,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum FailOn {
     Error,
     Warning,
+}
+
+impl FailOn {
+    fn severity(self) -> Severity {
+        match self {
+            FailOn::Error => Severity::Error,
+            FailOn::Warning => Severity::Warning,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -152,10 +209,7 @@ fn main() -> ExitCode {
                     },
                     color,
                 },
-                fail_on: fail_on.map(|f| match f {
-                    FailOn::Error => Severity::Error,
-                    FailOn::Warning => Severity::Warning,
-                }),
+                fail_on: fail_on.map(FailOn::severity),
             },
             &mut out,
             &mut err,
@@ -186,6 +240,38 @@ fn main() -> ExitCode {
                     GraphArg::Mermaid => GraphFormat::Mermaid,
                     GraphArg::Json => GraphFormat::Json,
                 },
+                output: output(Format::Human),
+            },
+            &mut out,
+            &mut err,
+        ),
+        Command::Capacity { file, env, format } => commands::capacity(
+            &commands::CapacityOptions {
+                file,
+                env,
+                format: format.format(),
+                output: output(Format::Human),
+            },
+            &mut out,
+            &mut err,
+        ),
+        Command::Diff {
+            file,
+            base,
+            base_file,
+            env,
+            format,
+            fail_on_new,
+        } => commands::diff(
+            &commands::DiffOptions {
+                file,
+                base: match base_file {
+                    Some(path) => commands::Base::File(path),
+                    None => commands::Base::Revision(base),
+                },
+                env,
+                format: format.format(),
+                fail_on_new: fail_on_new.map(FailOn::severity),
                 output: output(Format::Human),
             },
             &mut out,

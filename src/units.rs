@@ -164,6 +164,24 @@ pub fn number_quantity(value: f64) -> String {
     }
 }
 
+/// Bytes in the largest binary unit that keeps a readable number (`1.5Gi`).
+pub fn binary_bytes(v: f64) -> String {
+    let units = [
+        ("Ti", 1024f64.powi(4)),
+        ("Gi", 1024f64.powi(3)),
+        ("Mi", 1024f64.powi(2)),
+        ("Ki", 1024.0),
+    ];
+    for (suffix, size) in units {
+        if v >= size {
+            let text = format!("{:.2}", v / size);
+            let text = text.trim_end_matches('0').trim_end_matches('.');
+            return format!("{text}{suffix}");
+        }
+    }
+    format!("{v}")
+}
+
 /// An IP range, `address/prefix`, IPv4 or IPv6.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cidr {

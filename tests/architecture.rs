@@ -25,6 +25,7 @@ const FLOORS: &[(&str, u32)] = &[
     ("render::error", 6),
     ("render::promql", 6),
     ("render::slo", 7),
+    ("render::capacity", 7),
     ("render::analysis", 8),
     ("render::grafana", 9),
     ("render::kubernetes", 9),
@@ -34,7 +35,8 @@ const FLOORS: &[(&str, u32)] = &[
     ("report", 12),
     // The pipeline's functions and types at the crate root (`crate::compile`, …).
     ("crate", 13),
-    ("commands", 14),
+    ("review", 14),
+    ("commands", 15),
 ];
 
 /// Pairs that are never allowed, whatever their floors.

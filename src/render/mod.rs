@@ -12,6 +12,7 @@
 
 pub mod alertmanager;
 pub mod analysis;
+pub mod capacity;
 mod error;
 pub mod grafana;
 pub mod kubernetes;
@@ -90,12 +91,22 @@ pub fn render_to(compiled: &Compiled, sink: &Sink<'_>) -> Result<(), RenderError
             .push((i, service_rules.page_alerts));
         rule_files.add(i, service_rules.fragment)
     })?;
+    // The platform's capacity group follows the services' groups.
+    let capacity = rules.capacity_group()?;
+    if let Some(fragment) = prometheus::fragment(capacity.as_slice())? {
+        rule_files.add(services.len(), fragment)?;
+    }
     rule_files.finish()?;
     let mut page_alerts = page_alerts.into_inner().map_err(|_| RenderError::Thread {
         kind: "rule groups",
     })?;
     page_alerts.sort_by_key(|(i, _)| *i);
-    let page_alerts: Vec<prometheus::Rule> = page_alerts.into_iter().flat_map(|(_, p)| p).collect();
+    // The alerts the promtool tests expect: pages, then the capacity alerts.
+    let page_alerts: Vec<prometheus::Rule> = page_alerts
+        .into_iter()
+        .flat_map(|(_, p)| p)
+        .chain(capacity.into_iter().flat_map(|g| g.rules))
+        .collect();
 
     // The promtool tests are the largest of the platform-wide files: made on a thread of
     // their own beside the others.

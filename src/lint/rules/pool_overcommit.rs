@@ -1,7 +1,6 @@
-use std::collections::BTreeMap;
-
 use crate::graph::Compiled;
 use crate::lint::{Check, Finding, Level, Rule};
+use crate::model::capacity;
 
 pub const RULE: Rule = Rule {
     code: "BR003",
@@ -54,48 +53,21 @@ lower `max_replicas`, put a connection pooler (PgBouncer) in front and count its
 "#;
 
 fn check(c: &Compiled) -> Vec<Finding> {
-    let p = &c.platform;
-    // Datastore → (service, pool max, peak pods, span of the pool choice).
-    let mut users: BTreeMap<&str, Vec<_>> = BTreeMap::new();
-    for svc in p.services.values() {
-        for (ds, profile) in &svc.datastores {
-            let Some(pool) = p.pools.get(profile.get_ref()) else {
-                continue;
-            };
-            users.entry(ds.get_ref().as_str()).or_default().push((
-                svc,
-                u64::from(*pool.max.get_ref()),
-                svc.peak_pods(),
-                profile.span(),
-            ));
-        }
-    }
     let mut out = Vec::new();
-    for (name, list) in users {
-        let Some(ds) = p.datastores.get(name) else {
-            continue;
-        };
-        let capacity = ds
-            .max_connections
-            .get_ref()
-            .saturating_sub(ds.reserved_connections);
-        let total: u64 = list
-            .iter()
-            .map(|(_, pool, peak, _)| pool * u64::from(peak.total()))
-            .sum();
-        // Above 80 %: total / capacity > 4 / 5, in integers.
-        if total * 5 <= capacity * 4 {
+    for load in capacity::datastore_loads(&c.platform) {
+        if load.users.is_empty() || !load.low_headroom() {
             continue;
         }
-        let over = total > capacity;
-        let message = if over {
+        let (ds, total, capacity) = (load.datastore, load.at_peak, load.usable);
+        let name = ds.name.get_ref();
+        let message = if load.exceeds() {
             format!(
                 "datastore `{name}` can be asked for {total} connections but accepts {capacity}"
             )
         } else {
             format!(
                 "datastore `{name}` can be asked for {total} of its {capacity} connections ({}%), above 80%",
-                total * 100 / capacity.max(1)
+                load.peak_percent()
             )
         };
         let mut f = RULE
@@ -112,15 +84,16 @@ fn check(c: &Compiled) -> Vec<Finding> {
             .help(
                 "each pod opens up to its pool's `max`, at maximum replicas plus the pods a release adds (25% surge; blue-green: both versions): lower pool `max` or `max_replicas`, or raise `max_connections`",
             );
-        f.at_most_warning = !over;
-        for (svc, pool, peak, span) in list {
+        f.at_most_warning = !load.exceeds();
+        for user in &load.users {
             f = f.label(
-                span,
+                user.span.clone(),
                 format!(
-                    "{}: {pool} × {} = {} of {capacity}",
-                    svc.name.get_ref(),
-                    peak.formula(),
-                    pool * u64::from(peak.total())
+                    "{}: {} × {} = {} of {capacity}",
+                    user.service.name.get_ref(),
+                    user.pool_max,
+                    user.peak.formula(),
+                    user.at_peak()
                 ),
             );
         }

@@ -1,7 +1,6 @@
 use crate::graph::Compiled;
 use crate::lint::{Check, Finding, Level, Rule};
-use crate::model::Resources;
-use crate::units::{Quantity, number_quantity};
+use crate::model::capacity::{self, RESOURCE_KINDS};
 
 pub const RULE: Rule = Rule {
     code: "BR011",
@@ -40,55 +39,23 @@ Raise the quota, lower `max_replicas`, or lower the services' requests (after ch
 their real usage on the service dashboards).
 "#;
 
-type Pick = fn(&Resources) -> Option<&toml::Spanned<Quantity>>;
-
 fn check(c: &Compiled) -> Vec<Finding> {
-    let p = &c.platform;
-    let Some(quota) = &p.quota else {
-        return Vec::new();
-    };
-    let kinds: [(&str, Pick, bool); 4] = [
-        ("cpu", |r| r.cpu.as_ref(), true),
-        ("memory", |r| r.memory.as_ref(), false),
-        ("cpu_limit", |r| r.cpu_limit.as_ref(), true),
-        ("memory_limit", |r| r.memory_limit.as_ref(), false),
-    ];
     let mut out = Vec::new();
-    for (key, pick, cores) in kinds {
-        let Some(limit) = pick(quota.get_ref()) else {
+    for kind in RESOURCE_KINDS {
+        let total = capacity::resource_total(&c.platform, kind);
+        let Some(limit) = total.quota else {
             continue;
         };
-        let show = |v: f64| if cores { number_quantity(v) } else { bytes(v) };
-        let mut total = 0.0;
-        let mut shares = Vec::new();
-        for svc in p.services.values() {
-            let Some(each) = pick(svc.resources.get_ref()) else {
-                continue;
-            };
-            let peak = svc.peak_pods();
-            let share = each.get_ref().value * f64::from(peak.total());
-            total += share;
-            shares.push((
-                each.span(),
-                format!(
-                    "{}: {} × {} = {}",
-                    svc.name.get_ref(),
-                    each.get_ref().text,
-                    peak.formula(),
-                    show(share)
-                ),
-            ));
-        }
-        // Quantities are decimal fractions: compare with a tolerance far below a millicore.
-        if total <= limit.get_ref().value * (1.0 + 1e-9) {
+        if !total.exceeds_quota() {
             continue;
         }
+        let key = kind.key;
         let mut f = RULE
             .finding(
                 None,
                 format!(
                     "at maximum replicas the services request {} {key}, above the namespace quota of {}",
-                    show(total),
+                    kind.show(total.at_peak),
                     limit.get_ref().text
                 ),
                 limit.span(),
@@ -97,29 +64,19 @@ fn check(c: &Compiled) -> Vec<Finding> {
             .help(format!(
                 "pods beyond the quota are rejected when autoscalers scale up: raise `quota.{key}`, lower `max_replicas`, or lower the services' `{key}`"
             ));
-        for (span, text) in shares {
-            f = f.label(span, text);
+        for share in &total.shares {
+            f = f.label(
+                share.each.span(),
+                format!(
+                    "{}: {} × {} = {}",
+                    share.service.name.get_ref(),
+                    share.each.get_ref().text,
+                    share.peak.formula(),
+                    kind.show(share.at_peak)
+                ),
+            );
         }
         out.push(f);
     }
     out
-}
-
-/// Bytes in the largest binary unit that keeps a readable number.
-fn bytes(v: f64) -> String {
-    let units = [
-        ("Ti", 1024f64.powi(4)),
-        ("Gi", 1024f64.powi(3)),
-        ("Mi", 1024f64.powi(2)),
-        ("Ki", 1024.0),
-    ];
-    for (suffix, size) in units {
-        if v >= size {
-            let n = v / size;
-            let text = format!("{n:.2}");
-            let text = text.trim_end_matches('0').trim_end_matches('.');
-            return format!("{text}{suffix}");
-        }
-    }
-    format!("{v}")
 }

@@ -33,9 +33,9 @@ pub(super) struct Target {
 
 #[derive(Serialize)]
 pub(super) struct Step {
-    color: &'static str,
+    pub(super) color: &'static str,
     #[serde(serialize_with = "plain_number")]
-    value: f64,
+    pub(super) value: f64,
 }
 
 /// Whole numbers without a fractional part (`1073741824`, not `1073741824.0`).
@@ -54,7 +54,7 @@ pub(super) struct Queries<'a> {
 
 impl Queries<'_> {
     /// Time-series targets, lettered A, B, C… in order.
-    fn series(&self, exprs: Vec<(Expr, &str)>) -> Vec<Target> {
+    pub(super) fn series(&self, exprs: Vec<(Expr, &str)>) -> Vec<Target> {
         self.targets(exprs, false)
     }
 
@@ -117,7 +117,7 @@ impl Queries<'_> {
         )
     }
 
-    fn kube(&self, metric: &str, label: &str, value: Matcher) -> Expr {
+    pub(super) fn kube(&self, metric: &str, label: &str, value: Matcher) -> Expr {
         let mut value = value;
         value.label = label.to_string();
         selector(

@@ -8,6 +8,7 @@
 //! Service dashboards run the template once per shape, not once per service ([`Renderer`],
 //! [`skeleton`]).
 
+mod capacity;
 mod context;
 mod kustomization;
 mod shape;
@@ -30,7 +31,7 @@ use skeleton::{Skeleton, context_markers, pretty_links, shape_of};
 
 pub use kustomization::kustomization;
 
-const TEMPLATES: [(&str, &str); 4] = [
+const TEMPLATES: [(&str, &str); 5] = [
     (
         "panels.json",
         include_str!("../../../templates/grafana/panels.json"),
@@ -46,6 +47,10 @@ const TEMPLATES: [(&str, &str); 4] = [
     (
         "platform-overview.json",
         include_str!("../../../templates/grafana/platform-overview.json"),
+    ),
+    (
+        "capacity.json",
+        include_str!("../../../templates/grafana/capacity.json"),
     ),
 ];
 
@@ -347,6 +352,12 @@ impl<'a> Renderer<'a> {
             "platform-overview",
             "grafana/platform-overview.json".to_string(),
             &platform_overview_context(&self.q, self.compiled),
+        )?);
+        out.push(self.render(
+            "capacity.json",
+            "capacity",
+            "grafana/capacity.json".to_string(),
+            &capacity::capacity_context(&self.q),
         )?);
         Ok(out)
     }

@@ -26,7 +26,8 @@ mod scaling;
 mod workload;
 
 pub use crd::{ExternalSecret, ServiceMonitor, ServiceMonitorEndpoint, ServiceMonitorSpec};
-use network::{ingress, network_policy};
+use network::ingress;
+pub use network::network_policy;
 use scaling::{hpa, pdb};
 use workload::{config_checksum, deployment, quantity};
 pub use workload::{config_data, image_reference};

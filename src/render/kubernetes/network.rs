@@ -57,7 +57,7 @@ fn cidr_peer(cidr: &str, except: &[String]) -> NetworkPolicyPeer {
 /// Ingress from dependents, the ingress controller (when exposed) and Prometheus; egress to
 /// dependencies, datastores, declared destinations and DNS. Everything else stays denied by
 /// the platform's default-deny policy.
-pub(super) fn network_policy(compiled: &Compiled, service: &Service) -> NetworkPolicy {
+pub fn network_policy(compiled: &Compiled, service: &Service) -> NetworkPolicy {
     let platform = &compiled.platform;
     let svc = service.name.get_ref();
     let port = *service.port.get_ref();

@@ -8,6 +8,7 @@
 
 pub mod adapter;
 pub mod analysis_tests;
+pub mod capacity;
 mod annotations;
 pub mod operational;
 pub mod promtool;
@@ -197,6 +198,11 @@ impl<'a> RuleRenderer<'a> {
         Ok(first)
     }
 
+    /// The platform's capacity alerts ([`capacity`]), which follow every service's groups.
+    pub fn capacity_group(&self) -> Result<Option<RuleGroup>, RenderError> {
+        capacity::group(self.platform, &self.annotations)
+    }
+
     /// A service's rules as the rule files hold them: what [`fragment`] gives for
     /// [`Self::service_groups`], each group made from its kind's pattern when one applies.
     pub fn service_rules(&self, service: &'a Service) -> Result<ServiceRules, RenderError> {
@@ -229,13 +235,15 @@ impl<'a> RuleRenderer<'a> {
     }
 }
 
-/// Every rule group of the platform: per service, its SLO groups then its operational one.
+/// Every rule group of the platform: per service, its SLO groups then its operational one;
+/// then the platform's capacity group.
 pub fn rule_groups(compiled: &Compiled) -> Result<Vec<RuleGroup>, RenderError> {
     let renderer = RuleRenderer::new(compiled)?;
     let mut groups = Vec::new();
     for service in compiled.platform.services.values() {
         groups.extend(renderer.service_groups(service)?);
     }
+    groups.extend(renderer.capacity_group()?);
     Ok(groups)
 }
 

@@ -9,10 +9,12 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::Rule;
+use super::capacity;
 use super::operational::SERVICE_DOWN;
 use super::slo_rules::PAGE_ALERT;
 use crate::graph::Compiled;
 use crate::model::Observability;
+use crate::model::capacity::RESOURCE_KINDS;
 use crate::output::OutputFile;
 use crate::render::error::RenderError;
 use crate::render::promql::Ratio;
@@ -33,7 +35,7 @@ struct TestGroup<'a> {
     alert_rule_test: Vec<AlertTest<'a>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Clone)]
 struct Series {
     series: String,
     values: String,
@@ -138,7 +140,8 @@ pub fn promtool_tests(compiled: &Compiled, rules: &[Rule]) -> Result<OutputFile,
     let (slos, alerts) = (slos(&compiled.platform), expected_pages(rules));
     let scenarios = scenarios(&alerts);
     let o = &compiled.platform.observability;
-    if slos.is_empty() && expected_service_downs(rules).is_empty() {
+    let capacity = capacity_tests(compiled, rules);
+    if slos.is_empty() && expected_service_downs(rules).is_empty() && capacity.is_none() {
         let empty = Document::new(&test_file(Vec::new()))?;
         return Ok(OutputFile::new(TEST_FILE_PATH, yaml::document(empty)));
     }
@@ -164,6 +167,12 @@ pub fn promtool_tests(compiled: &Compiled, rules: &[Rule]) -> Result<OutputFile,
         };
         groups.push(group_text(series, &tests)?);
     }
+    if let Some(c) = &capacity {
+        let mut series = |items: &mut Items<'_>| -> Result<(), RenderError> {
+            c.series.iter().try_for_each(|s| items.push(s).map_err(RenderError::from))
+        };
+        groups.push(group_text(&mut series, &c.tests())?);
+    }
     let head = yaml::list_head(&test_file(Vec::new()), "tests")?;
     Ok(OutputFile::new(TEST_FILE_PATH, head.text).followed_by(Arc::new(groups), head.column))
 }
@@ -188,6 +197,14 @@ fn promtool_tests_whole(compiled: &Compiled, rules: &[Rule]) -> Result<Document,
             interval: "1m".to_string(),
             input_series: downs.iter().flat_map(service_down_series).collect(),
             alert_rule_test: down_tests.clone(),
+        });
+    }
+    let capacity = capacity_tests(compiled, rules);
+    if let Some(c) = &capacity {
+        groups.push(TestGroup {
+            interval: "1m".to_string(),
+            input_series: c.series.clone(),
+            alert_rule_test: c.tests(),
         });
     }
     Ok(Document::new(&test_file(groups))?)
@@ -259,6 +276,108 @@ fn service_down_tests<'a>(downs: &'a [ExpAlert<'a>]) -> Vec<AlertTest<'a>> {
             exp_alerts: alerts,
         })
         .collect()
+}
+
+/// The capacity alerts' test group: each quota resource and each datastore at half of its
+/// limit for half an hour (silent), then at 90 % (every capacity alert fires).
+struct CapacityTests<'a> {
+    series: Vec<Series>,
+    quota: Vec<ExpAlert<'a>>,
+    connections: Vec<ExpAlert<'a>>,
+}
+
+impl CapacityTests<'_> {
+    fn tests(&self) -> Vec<AlertTest<'_>> {
+        let mut tests = Vec::new();
+        for (name, alerts) in [
+            (capacity::QUOTA_ALERT, &self.quota),
+            (capacity::CONNECTIONS_ALERT, &self.connections),
+        ] {
+            if alerts.is_empty() {
+                continue;
+            }
+            for (t, expected) in [("29m", &[][..]), ("60m", alerts.as_slice())] {
+                tests.push(AlertTest {
+                    eval_time: t.to_string(),
+                    alertname: name.to_string(),
+                    exp_alerts: expected,
+                });
+            }
+        }
+        tests
+    }
+}
+
+/// Half of `limit` for minutes 0–29, 90 % of it from minute 30 to 60.
+fn half_then_ninety(limit: Ratio) -> String {
+    let half = limit.mul(Ratio::new(1, 2));
+    let ninety = limit.mul(Ratio::new(9, 10));
+    format!("{half}x29 {ninety}x30")
+}
+
+fn capacity_tests<'a>(compiled: &Compiled, rules: &'a [Rule]) -> Option<CapacityTests<'a>> {
+    let p = &compiled.platform;
+    let expected = |name: &str| -> Vec<ExpAlert<'a>> {
+        let mut alerts: Vec<ExpAlert> = rules
+            .iter()
+            .filter(|r| r.alert.as_deref() == Some(name))
+            .map(|r| ExpAlert {
+                exp_labels: &r.labels,
+                exp_annotations: &r.annotations,
+            })
+            .collect();
+        alerts.sort_by(|a, b| a.exp_labels.cmp(b.exp_labels));
+        alerts
+    };
+    let (quota, connections) = (
+        expected(capacity::QUOTA_ALERT),
+        expected(capacity::CONNECTIONS_ALERT),
+    );
+    if quota.is_empty() && connections.is_empty() {
+        return None;
+    }
+    let mut series = Vec::new();
+    for alert in &quota {
+        let resource = alert.exp_labels.get("resource")?;
+        let kind = RESOURCE_KINDS.iter().find(|k| k.quota_resource == resource)?;
+        let hard = Ratio::from_f64(kind.of(p.quota.as_ref()?.get_ref())?.get_ref().value);
+        for (kind, values) in [("hard", format!("{hard}x60")), ("used", half_then_ninety(hard))] {
+            series.push(Series {
+                series: series_name(
+                    "kube_resourcequota",
+                    &[
+                        ("namespace", p.namespace.as_str()),
+                        ("resource", resource),
+                        ("resourcequota", p.name.as_str()),
+                        ("type", kind),
+                    ],
+                ),
+                values,
+            });
+        }
+    }
+    let o = &p.observability;
+    for alert in &connections {
+        let name = alert.exp_labels.get("datastore")?;
+        let ds = p.datastores.get(name)?;
+        let usable = ds.max_connections.get_ref().saturating_sub(ds.reserved_connections);
+        series.push(Series {
+            series: series_name(
+                &o.pool_metric,
+                &[
+                    (o.datastore_label.as_str(), name.as_str()),
+                    ("namespace", p.namespace.as_str()),
+                    (o.service_label.as_str(), "capacity-test"),
+                ],
+            ),
+            values: half_then_ninety(Ratio::int(i128::from(usable))),
+        });
+    }
+    Some(CapacityTests {
+        series,
+        quota,
+        connections,
+    })
 }
 
 /// The three scenarios, each a test group with every SLO's series, expecting

@@ -10,6 +10,9 @@ use crate::source::SourceFile;
 use crate::{CompileError, Compiled, Envs, compile, render, validate};
 use crate::{emit, report};
 
+mod review;
+pub use review::{Base, CapacityOptions, DiffOptions, capacity, diff};
+
 /// Everything compiled and clean (no lint findings at or above `fail_on`, output fresh).
 pub const EXIT_OK: i32 = 0;
 /// Lint findings at or above `fail_on`, or `render --check` found stale output.
@@ -124,7 +127,7 @@ fn check_and_report(
 }
 
 /// Reports why the input did not compile; the exit code is always 2.
-fn compile_failed(
+pub(crate) fn compile_failed(
     e: CompileError,
     source: &SourceFile,
     output: Output,
@@ -157,7 +160,7 @@ fn unknown_environment(source: &SourceFile, name: &str, known: &[String], err: &
 }
 
 /// Compiles and reports; `None` means the exit code is already decided (2).
-fn compile_and_report(
+pub(crate) fn compile_and_report(
     file: &Path,
     envs: Envs<'_>,
     output: Output,
@@ -576,7 +579,7 @@ pub fn schema(out: &mut dyn Write) -> i32 {
 }
 
 /// The commented starter written by `berrys init`.
-pub const STARTER: &str = include_str!("../templates/starter.platform.toml");
+pub const STARTER: &str = include_str!("../../templates/starter.platform.toml");
 
 /// `berrys init`: writes a starter platform.toml, never over an existing file.
 pub fn init(file: &Path, err: &mut dyn Write) -> i32 {
