@@ -60,6 +60,12 @@ fn promtool(rules: &str, tests: &str) -> (bool, String) {
 
 /// `rules` with every `from` replaced by `to` in the rule of `alert` of `service` only.
 fn break_rule(rules: &str, alert: &str, service: &str, from: &str, to: &str) -> String {
+    break_rule_labelled(rules, alert, &format!("service: {service}\n"), from, to)
+}
+
+/// `rules` with every `from` replaced by `to` in the first rule of `alert` whose text holds
+/// `marker` (a label line such as `datastore: postgres`).
+fn break_rule_labelled(rules: &str, alert: &str, marker: &str, from: &str, to: &str) -> String {
     let extent = |i: usize| {
         let rule = &rules[i..];
         let end = ["\n  - alert: ", "\n  - record: ", "\n- name: "]
@@ -72,10 +78,10 @@ fn break_rule(rules: &str, alert: &str, service: &str, from: &str, to: &str) -> 
     let rule = rules
         .match_indices(&format!("- alert: {alert}\n"))
         .map(|(i, _)| extent(i))
-        .find(|r| rules[r.clone()].contains(&format!("service: {service}\n")))
-        .unwrap_or_else(|| panic!("no {alert} of {service}"));
+        .find(|r| rules[r.clone()].contains(marker))
+        .unwrap_or_else(|| panic!("no {alert} with {marker}"));
     let text = &rules[rule.clone()];
-    assert!(text.contains(from), "no `{from}` in {alert} of {service}");
+    assert!(text.contains(from), "no `{from}` in {alert} with {marker}");
     format!(
         "{}{}{}",
         &rules[..rule.start],
@@ -156,4 +162,52 @@ fn a_page_without_its_threshold_fails_the_tests() {
         !ok,
         "a page without its burn-rate threshold passed:\n{text}"
     );
+}
+
+#[test]
+fn the_capacity_alerts_are_tested() {
+    let (_, tests) = rendered();
+    for alert in ["NamespaceQuotaHigh", "DatastoreConnectionsHigh"] {
+        assert!(
+            tests.contains(&format!("alertname: {alert}")),
+            "no test of {alert}"
+        );
+    }
+}
+
+#[test]
+fn a_quota_alert_that_misses_90_percent_fails_the_tests() {
+    if !promtool_available() {
+        return;
+    }
+    let (rules, tests) = rendered();
+    let broken = break_rule_labelled(
+        &rules,
+        "NamespaceQuotaHigh",
+        "resource: requests.memory\n",
+        "> 0.8",
+        "> 0.95",
+    );
+    let (ok, text) = promtool(&broken, &tests);
+    assert!(!ok, "a quota alert silent at 90 % passed:\n{text}");
+    assert!(text.contains("NamespaceQuotaHigh"), "{text}");
+}
+
+#[test]
+fn a_connections_alert_that_fires_at_half_fails_the_tests() {
+    if !promtool_available() {
+        return;
+    }
+    let (rules, tests) = rendered();
+    // 80 % of postgres' 990 usable connections is 792; 400 is below its half.
+    let broken = break_rule_labelled(
+        &rules,
+        "DatastoreConnectionsHigh",
+        "datastore: postgres\n",
+        "> 792",
+        "> 400",
+    );
+    let (ok, text) = promtool(&broken, &tests);
+    assert!(!ok, "a connections alert firing at 50 % passed:\n{text}");
+    assert!(text.contains("DatastoreConnectionsHigh"), "{text}");
 }

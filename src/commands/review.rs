@@ -122,7 +122,10 @@ fn check_side(
 }
 
 /// Each environment's rendered files and alerting rules.
-type Rendered = Vec<(Vec<crate::output::OutputFile>, Vec<render::prometheus::Rule>)>;
+type Rendered = Vec<(
+    Vec<crate::output::OutputFile>,
+    Vec<render::prometheus::Rule>,
+)>;
 
 fn render_side(which: &str, linted: &Linted, err: &mut dyn Write) -> Result<Rendered, i32> {
     let mut out = Vec::new();

@@ -282,7 +282,11 @@ fn rate_tiers(p: &Platform) -> Vec<RateTier<'_>> {
             let services: Vec<_> = p
                 .services
                 .values()
-                .filter(|s| s.rate_limit.as_ref().is_some_and(|r| r.get_ref() == &tier.name))
+                .filter(|s| {
+                    s.rate_limit
+                        .as_ref()
+                        .is_some_and(|r| r.get_ref() == &tier.name)
+                })
                 .map(|s| {
                     let pods = s.replicas.max();
                     (s, pods, per_pod * f64::from(pods))

@@ -39,4 +39,3 @@ pub fn connections(platform: &Platform, datastore: &str) -> Expr {
         ),
     )
 }
-

@@ -138,7 +138,10 @@ pub fn environment(name: &str, cap: &Capacity<'_>) -> Environment {
                 .resources
                 .iter()
                 .filter_map(|total| {
-                    let share = total.shares.iter().find(|sh| sh.service.name == s.service.name)?;
+                    let share = total
+                        .shares
+                        .iter()
+                        .find(|sh| sh.service.name == s.service.name)?;
                     Some((
                         total.kind.key,
                         ServiceResource {
@@ -246,7 +249,10 @@ pub fn percent_cell(percent: f64, low: bool, exceeds: bool) -> String {
 pub fn text(report: &Report, format: Format) -> String {
     let mut blocks = vec![Block::Heading(1, format!("Capacity of {}", report.file))];
     for env in &report.environments {
-        blocks.push(Block::Heading(2, format!("Environment `{}`", env.environment)));
+        blocks.push(Block::Heading(
+            2,
+            format!("Environment `{}`", env.environment),
+        ));
         blocks.extend(environment_blocks(env));
     }
     super::table::write(&blocks, format) + "\n"
@@ -289,7 +295,11 @@ pub(super) fn environment_blocks(env: &Environment) -> Vec<Block> {
         "Totals against the quota",
         &["resource", "at minimum", "at peak", "quota", "use at peak"],
     );
-    for r in env.resources.iter().filter(|r| r.at_peak > 0.0 || r.quota.is_some()) {
+    for r in env
+        .resources
+        .iter()
+        .filter(|r| r.at_peak > 0.0 || r.quota.is_some())
+    {
         resources.row(vec![
             r.resource.to_string(),
             r.at_min_text.clone(),
@@ -302,7 +312,9 @@ pub(super) fn environment_blocks(env: &Environment) -> Vec<Block> {
     }
     if !resources.rows.is_empty() {
         if env.resources.iter().any(|r| r.low_headroom) {
-            resources.notes.push(format!("{LOW}: less than 20 % headroom at peak"));
+            resources
+                .notes
+                .push(format!("{LOW}: less than 20 % headroom at peak"));
         }
         blocks.push(Block::Table(resources));
     }
@@ -310,7 +322,14 @@ pub(super) fn environment_blocks(env: &Environment) -> Vec<Block> {
     if !env.datastores.is_empty() {
         let mut ds = Table::new(
             "Connections per datastore",
-            &["datastore", "at minimum", "at peak", "usable", "use at peak", "pools at peak"],
+            &[
+                "datastore",
+                "at minimum",
+                "at peak",
+                "usable",
+                "use at peak",
+                "pools at peak",
+            ],
         );
         for d in &env.datastores {
             let pools: Vec<String> = d
@@ -322,13 +341,17 @@ pub(super) fn environment_blocks(env: &Environment) -> Vec<Block> {
                 d.datastore.clone(),
                 d.at_min.to_string(),
                 d.at_peak.to_string(),
-                format!("{} ({} − {})", d.usable, d.max_connections, d.reserved_connections),
+                format!(
+                    "{} ({} − {})",
+                    d.usable, d.max_connections, d.reserved_connections
+                ),
                 percent_cell(d.peak_percent as f64, d.low_headroom, d.exceeds),
                 pools.join(", "),
             ]);
         }
         if env.datastores.iter().any(|d| d.low_headroom) {
-            ds.notes.push(format!("{LOW}: less than 20 % headroom at peak"));
+            ds.notes
+                .push(format!("{LOW}: less than 20 % headroom at peak"));
         }
         blocks.push(Block::Table(ds));
     }
@@ -347,7 +370,9 @@ pub(super) fn environment_blocks(env: &Environment) -> Vec<Block> {
             rl.row(vec![
                 r.tier.clone(),
                 format!("{}/s", number(r.per_pod_rps)),
-                r.burst.map(|b| b.to_string()).unwrap_or_else(|| "–".to_string()),
+                r.burst
+                    .map(|b| b.to_string())
+                    .unwrap_or_else(|| "–".to_string()),
                 if services.is_empty() {
                     "none".to_string()
                 } else {

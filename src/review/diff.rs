@@ -231,9 +231,8 @@ pub fn diff<'b>(base: &'b Side<'_>, head: &'b Side<'_>) -> Report {
     let environments = names
         .iter()
         .map(|name| {
-            let pick = |side: &'b Side<'_>| {
-                side.envs.iter().find(|e| e.compiled.platform.env == *name)
-            };
+            let pick =
+                |side: &'b Side<'_>| side.envs.iter().find(|e| e.compiled.platform.env == *name);
             env_diff(name, (base, pick(base)), (head, pick(head)))
         })
         .collect();
@@ -246,7 +245,11 @@ pub fn diff<'b>(base: &'b Side<'_>, head: &'b Side<'_>) -> Report {
 
 type SideEnv<'b, 'a> = (&'b Side<'a>, Option<&'b EnvSide<'a>>);
 
-fn env_diff(name: &str, (base, before): SideEnv<'_, '_>, (head, after): SideEnv<'_, '_>) -> EnvDiff {
+fn env_diff(
+    name: &str,
+    (base, before): SideEnv<'_, '_>,
+    (head, after): SideEnv<'_, '_>,
+) -> EnvDiff {
     let mut d = EnvDiff {
         environment: name.to_string(),
         ..EnvDiff::default()
@@ -289,17 +292,14 @@ fn env_diff(name: &str, (base, before): SideEnv<'_, '_>, (head, after): SideEnv<
         })
     };
     let (cap_before, cap_after) = (caps(before), caps(after));
-    d.scaling = changed_by_name(
-        &bounds(cap_before.as_ref()),
-        &bounds(cap_after.as_ref()),
-    )
-    .into_iter()
-    .map(|c| ScalingChange {
-        service: c.name,
-        before: c.before,
-        after: c.after,
-    })
-    .collect();
+    d.scaling = changed_by_name(&bounds(cap_before.as_ref()), &bounds(cap_after.as_ref()))
+        .into_iter()
+        .map(|c| ScalingChange {
+            service: c.name,
+            before: c.before,
+            after: c.after,
+        })
+        .collect();
     d.capacity = changed_by_name(
         &resources(cap_before.as_ref()),
         &resources(cap_after.as_ref()),
@@ -314,7 +314,11 @@ fn env_diff(name: &str, (base, before): SideEnv<'_, '_>, (head, after): SideEnv<
             let (service, slo) = c.name.rsplit_once('/').unwrap_or((&c.name, ""));
             ObjectiveChange {
                 service: service.to_string(),
-                slo: if slo == "latency" { "latency" } else { "availability" },
+                slo: if slo == "latency" {
+                    "latency"
+                } else {
+                    "availability"
+                },
                 before: c.before,
                 after: c.after,
             }
@@ -600,7 +604,11 @@ fn findings_only_in(side: &Side<'_>, other: &Side<'_>, env: &str) -> Vec<Finding
 /// does not.
 fn file_changes(before: &[OutputFile], after: &[OutputFile]) -> Vec<FileChange> {
     let index = |files: &[OutputFile]| -> BTreeMap<String, usize> {
-        files.iter().enumerate().map(|(i, f)| (f.path.clone(), i)).collect()
+        files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.path.clone(), i))
+            .collect()
     };
     let (b, a) = (index(before), index(after));
     let paths: BTreeSet<&String> = b.keys().chain(a.keys()).collect();

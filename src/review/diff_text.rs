@@ -36,7 +36,9 @@ fn env_blocks(env: &EnvDiff) -> Vec<Block> {
         }
     };
     let mut t = Table::new("Services", &["change", "service"]);
-    added_removed(&mut t, &env.services.added, &env.services.removed, |s| code(s));
+    added_removed(&mut t, &env.services.added, &env.services.removed, |s| {
+        code(s)
+    });
     push(t);
 
     let mut t = Table::new("Dependency edges", &["change", "edge"]);
@@ -54,23 +56,20 @@ fn env_blocks(env: &EnvDiff) -> Vec<Block> {
     }
     push(t);
 
-    let mut t = Table::new(
-        "Scaling",
-        &["service", "before", "after"],
-    );
+    let mut t = Table::new("Scaling", &["service", "before", "after"]);
     for s in &env.scaling {
         let show = |b: &Option<super::diff::Bounds>| match b {
-            Some(b) => format!("{}–{}, {} pods at peak ({})", b.min, b.max, b.pods_peak, b.release),
+            Some(b) => format!(
+                "{}–{}, {} pods at peak ({})",
+                b.min, b.max, b.pods_peak, b.release
+            ),
             None => "–".to_string(),
         };
         t.row(vec![code(&s.service), show(&s.before), show(&s.after)]);
     }
     push(t);
 
-    let mut t = Table::new(
-        "Capacity at peak",
-        &["resource", "before", "after"],
-    );
+    let mut t = Table::new("Capacity at peak", &["resource", "before", "after"]);
     for c in &env.capacity {
         t.row(before_after(c, |r| {
             let quota = match (&r.quota_text, r.peak_percent) {
@@ -128,17 +127,32 @@ fn env_blocks(env: &EnvDiff) -> Vec<Block> {
 
     let mut t = Table::new("Alerts", &["change", "alert", "before", "after"]);
     for a in &env.alerts.added {
-        t.row(vec!["+ added".into(), alert_name(a), "–".into(), alert_rule(a)]);
+        t.row(vec![
+            "+ added".into(),
+            alert_name(a),
+            "–".into(),
+            alert_rule(a),
+        ]);
     }
     for a in &env.alerts.removed {
-        t.row(vec!["− removed".into(), alert_name(a), alert_rule(a), "–".into()]);
+        t.row(vec![
+            "− removed".into(),
+            alert_name(a),
+            alert_rule(a),
+            "–".into(),
+        ]);
     }
     for c in &env.alerts.changed {
         let (before, mut after) = (alert_rule(&c.before), alert_rule(&c.after));
         if before == after {
             after.push_str(" (expression changed)");
         }
-        t.row(vec!["~ changed".into(), alert_name(&c.after), before, after]);
+        t.row(vec![
+            "~ changed".into(),
+            alert_name(&c.after),
+            before,
+            after,
+        ]);
     }
     push(t);
 
@@ -194,7 +208,19 @@ fn alert_name(a: &Alert) -> String {
     let labels: Vec<String> = a
         .labels
         .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "severity" | "scope"))
+        // What tells the alerts of one name apart; the rest is the same for all of them.
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "severity"
+                    | "scope"
+                    | "namespace"
+                    | "team"
+                    | "sloth_id"
+                    | "sloth_service"
+                    | "sloth_severity"
+            )
+        })
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     format!("{}{{{}}}", a.alert, labels.join(", "))
@@ -203,10 +229,12 @@ fn alert_name(a: &Alert) -> String {
 /// `page: > 14.4 × …, for 2m`: what decides when it fires.
 fn alert_rule(a: &Alert) -> String {
     let severity = a.labels.get("severity").map(String::as_str).unwrap_or("–");
-    let thresholds = if a.thresholds.is_empty() {
+    let mut shown: Vec<&str> = a.thresholds.iter().map(String::as_str).collect();
+    shown.dedup();
+    let thresholds = if shown.is_empty() {
         String::new()
     } else {
-        format!(" thresholds {}", a.thresholds.join(", "))
+        format!(" thresholds {}", shown.join(", "))
     };
     let for_ = a
         .for_

@@ -51,12 +51,18 @@ pub fn files(
     }
     // A piece per service, on every core: its alerts, its cases, their text.
     let services: Vec<&Service> = platform.services.values().collect();
-    let pieces = crate::parallel::map(&services, |service| {
+    let mut pieces = crate::parallel::map(&services, |service| {
         let alerts = rules.first_alert_by_severity(service)?;
         routing_tests::piece(&routing_tests::service_cases(alerting, service, &alerts))
     })
     .into_iter()
     .collect::<Result<Vec<String>, RenderError>>()?;
+    if let Some(group) = rules.capacity_group()? {
+        let cases = routing_tests::platform_cases(alerting, &group.rules);
+        if !cases.is_empty() {
+            pieces.push(routing_tests::piece(&cases)?);
+        }
+    }
     let head = routing_tests::head()?;
     files.push(
         OutputFile::new(ROUTING_TESTS_PATH, head.text)

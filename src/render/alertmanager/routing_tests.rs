@@ -47,6 +47,30 @@ pub fn service_cases(alerting: &Alerting, service: &Service, alerts: &[Rule]) ->
         .collect()
 }
 
+/// The cases of the platform's own alerts (the capacity group, `scope: platform`): the first
+/// of each alert name, routed as an alert of no team.
+pub fn platform_cases(alerting: &Alerting, alerts: &[Rule]) -> Vec<Case> {
+    let mut seen = std::collections::BTreeSet::new();
+    alerts
+        .iter()
+        .filter(|a| a.alert.as_ref().is_some_and(|n| seen.insert(n.clone())))
+        .filter_map(|a| {
+            let label = a.labels.get("severity")?;
+            let severity = Severity::ALL
+                .into_iter()
+                .find(|s| s.label_values().contains(&label.as_str()))?;
+            let mut labels = a.labels.clone();
+            labels.insert("alertname".to_string(), a.alert.clone()?);
+            Some(Case {
+                service: "platform".to_string(),
+                severity: severity.label(),
+                receiver: alerting.destination(None, severity).receiver.to_string(),
+                labels,
+            })
+        })
+        .collect()
+}
+
 /// One service's cases as items of the file's list, at column 0.
 pub fn piece(cases: &[Case]) -> Result<String, RenderError> {
     Ok(yaml::recurring(&cases)?)

@@ -36,7 +36,14 @@ pub(super) fn capacity_context(q: &Queries) -> Value {
         let usage: Vec<_> = set
             .iter()
             .map(|k| {
-                let part = |kind| aggregate("sum", false, &by, quota_series(platform, k.quota_resource, kind));
+                let part = |kind| {
+                    aggregate(
+                        "sum",
+                        false,
+                        &by,
+                        quota_series(platform, k.quota_resource, kind),
+                    )
+                };
                 (binary(part("used"), "/", part("hard")), "{{resource}}")
             })
             .collect();
@@ -81,12 +88,20 @@ pub(super) fn capacity_context(q: &Queries) -> Value {
         .collect();
     let hpas = (!autoscaled.is_empty()).then(|| {
         let label = "horizontalpodautoscaler";
-        let hpa = |metric: &str| {
-            q.kube(metric, label, any_of(label, autoscaled.iter().copied()))
-        };
+        let hpa = |metric: &str| q.kube(metric, label, any_of(label, autoscaled.iter().copied()));
         let by = [label];
-        let current = aggregate("sum", false, &by, hpa("kube_horizontalpodautoscaler_status_current_replicas"));
-        let max = aggregate("sum", false, &by, hpa("kube_horizontalpodautoscaler_spec_max_replicas"));
+        let current = aggregate(
+            "sum",
+            false,
+            &by,
+            hpa("kube_horizontalpodautoscaler_status_current_replicas"),
+        );
+        let max = aggregate(
+            "sum",
+            false,
+            &by,
+            hpa("kube_horizontalpodautoscaler_spec_max_replicas"),
+        );
         json!({
             "current": q.series(vec![(current.clone(), "{{horizontalpodautoscaler}}")]),
             "share": q.series(vec![(binary(current, "/", max), "{{horizontalpodautoscaler}}")]),

@@ -12,8 +12,8 @@ use super::annotations::Annotations;
 use super::{Rule, RuleGroup, alert};
 use crate::model::Platform;
 use crate::model::capacity::{self, RESOURCE_KINDS};
-use crate::render::error::RenderError;
 use crate::render::capacity::{connections, quota_series, threshold};
+use crate::render::error::RenderError;
 use crate::render::promql::{Ratio, aggregate, binary, number};
 
 pub const GROUP: &str = "berrys-capacity";
@@ -31,7 +31,10 @@ fn labels(platform: &Platform) -> BTreeMap<String, String> {
 }
 
 /// The group, or `None` when the platform sets no quota and no service uses a datastore.
-pub fn group(platform: &Platform, annotations: &Annotations) -> Result<Option<RuleGroup>, RenderError> {
+pub fn group(
+    platform: &Platform,
+    annotations: &Annotations,
+) -> Result<Option<RuleGroup>, RenderError> {
     let mut rules: Vec<Rule> = Vec::new();
     if let Some(quota) = &platform.quota {
         for kind in RESOURCE_KINDS {
@@ -39,8 +42,18 @@ pub fn group(platform: &Platform, annotations: &Annotations) -> Result<Option<Ru
                 continue;
             };
             let by = &["namespace", "resource"];
-            let used = aggregate("sum", false, by, quota_series(platform, kind.quota_resource, "used"));
-            let limit = aggregate("sum", false, by, quota_series(platform, kind.quota_resource, "hard"));
+            let used = aggregate(
+                "sum",
+                false,
+                by,
+                quota_series(platform, kind.quota_resource, "used"),
+            );
+            let limit = aggregate(
+                "sum",
+                false,
+                by,
+                quota_series(platform, kind.quota_resource, "hard"),
+            );
             let expr = binary(binary(used, "/", limit), ">", number(threshold()));
             let ctx = BTreeMap::from([
                 ("namespace", platform.namespace.clone()),

@@ -8,8 +8,8 @@
 
 pub mod adapter;
 pub mod analysis_tests;
-pub mod capacity;
 mod annotations;
+pub mod capacity;
 pub mod operational;
 pub mod promtool;
 mod reuse;

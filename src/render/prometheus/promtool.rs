@@ -169,7 +169,9 @@ pub fn promtool_tests(compiled: &Compiled, rules: &[Rule]) -> Result<OutputFile,
     }
     if let Some(c) = &capacity {
         let mut series = |items: &mut Items<'_>| -> Result<(), RenderError> {
-            c.series.iter().try_for_each(|s| items.push(s).map_err(RenderError::from))
+            c.series
+                .iter()
+                .try_for_each(|s| items.push(s).map_err(RenderError::from))
         };
         groups.push(group_text(&mut series, &c.tests())?);
     }
@@ -339,9 +341,14 @@ fn capacity_tests<'a>(compiled: &Compiled, rules: &'a [Rule]) -> Option<Capacity
     let mut series = Vec::new();
     for alert in &quota {
         let resource = alert.exp_labels.get("resource")?;
-        let kind = RESOURCE_KINDS.iter().find(|k| k.quota_resource == resource)?;
+        let kind = RESOURCE_KINDS
+            .iter()
+            .find(|k| k.quota_resource == resource)?;
         let hard = Ratio::from_f64(kind.of(p.quota.as_ref()?.get_ref())?.get_ref().value);
-        for (kind, values) in [("hard", format!("{hard}x60")), ("used", half_then_ninety(hard))] {
+        for (kind, values) in [
+            ("hard", format!("{hard}x60")),
+            ("used", half_then_ninety(hard)),
+        ] {
             series.push(Series {
                 series: series_name(
                     "kube_resourcequota",
@@ -360,7 +367,10 @@ fn capacity_tests<'a>(compiled: &Compiled, rules: &'a [Rule]) -> Option<Capacity
     for alert in &connections {
         let name = alert.exp_labels.get("datastore")?;
         let ds = p.datastores.get(name)?;
-        let usable = ds.max_connections.get_ref().saturating_sub(ds.reserved_connections);
+        let usable = ds
+            .max_connections
+            .get_ref()
+            .saturating_sub(ds.reserved_connections);
         series.push(Series {
             series: series_name(
                 &o.pool_metric,
