@@ -384,3 +384,61 @@ fn diff_of_an_environment_the_base_lacks_reports_it_added() {
         serde_json::json!(["api", "billing", "orders"])
     );
 }
+
+/// Any two platforms of the tests, one as the base and one as the head, give a report or a
+/// clear exit code 2, never a panic: every fixture against the reference, both ways.
+#[test]
+fn diff_of_any_fixture_against_the_reference_never_panics() {
+    let reference = common::root().join("platform.toml");
+    let root = common::root();
+    let mut fixtures = Vec::new();
+    for dir in [
+        "tests/fixtures/valid",
+        "tests/fixtures/lint",
+        "tests/fixtures/invalid",
+    ] {
+        let mut in_dir: Vec<PathBuf> = std::fs::read_dir(root.join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        in_dir.sort();
+        fixtures.extend(in_dir);
+    }
+    let mut reports = 0;
+    for fixture in &fixtures {
+        for (base, head) in [(fixture, &reference), (&reference, fixture)] {
+            let out = berrys()
+                .args(["diff", "--format", "json", "--base-file"])
+                .arg(base)
+                .arg("-f")
+                .arg(head)
+                .output()
+                .unwrap();
+            let code = out.status.code();
+            assert!(
+                matches!(code, Some(0 | 2)),
+                "{} → {}: {code:?}\n{}",
+                base.display(),
+                head.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            if code == Some(0) {
+                let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                assert!(
+                    report["environments"]
+                        .as_array()
+                        .is_some_and(|e| !e.is_empty())
+                );
+                reports += 1;
+            } else {
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                assert!(
+                    stderr.contains("does not compile") || stderr.contains("error:"),
+                    "{stderr}"
+                );
+            }
+        }
+    }
+    assert!(reports > 60, "only {reports} reports");
+}

@@ -23,6 +23,7 @@ autoscaling off the maximum is the fixed replica count. The sum is compared with
 `max_connections − reserved_connections`: above it is an error, above 80 % of it a warning.
 Each contributing pool is labelled with its share, e.g. `agent-orchestrator: 20 × (8 + 2) =
 200 of 990`.
+`berrys capacity` prints the same figures for every datastore, at minimum and at peak.
 
 ## Why it matters
 Every pod opens up to its pool's maximum. When the autoscaler reaches its maximum during a

@@ -17,6 +17,8 @@ in it, the sum over all services of that resource × (maximum replicas + the pod
 strategy adds: the rolling surge of 25 %, rounded up; for blue-green both versions at full
 size; for an nginx canary the canary beside a stable version scaled back up on abort — the
 same count as BR003). Each service that contributes is labelled with its share.
+`berrys capacity` prints the same totals at minimum and at peak, with the share of the
+quota they take.
 
 ## Why it matters
 The ResourceQuota caps what the namespace's pods may request. When autoscalers reach their
