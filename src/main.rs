@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use berrys::commands::{self, DiagnosticFormat, GraphFormat, Output};
 use berrys::diagnostic::Severity;
 use berrys::review;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 // Rendering allocates many small values on every core, where glibc malloc took a fifth of
 // the run (docs/performance.md).
@@ -18,15 +18,20 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// When to colour diagnostics.
+    #[arg(long, value_enum, global = true, default_value_t = ColorArg::Auto)]
+    color: ColorArg,
+    /// Print only problems: no "no problems", "wrote", "using" or "up to date" lines.
+    #[arg(short, long, global = true)]
+    quiet: bool,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Parse, validate, build the dependency graph and check policies.
     Lint {
-        /// The platform file.
-        #[arg(short, long, default_value = "platform.toml")]
-        file: PathBuf,
+        #[command(flatten)]
+        file: FileArg,
         /// Lint only this environment (default: the base and every environment).
         #[arg(long)]
         env: Option<String>,
@@ -36,11 +41,14 @@ enum Command {
         /// Lowest severity that fails the run (default: `[lint] fail_on`, else error).
         #[arg(long, value_enum)]
         fail_on: Option<FailOn>,
+        /// Write the report to this file instead of the terminal (any format).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// Lint, then write Kubernetes manifests to the output directory.
     Render {
-        #[arg(short, long, default_value = "platform.toml")]
-        file: PathBuf,
+        #[command(flatten)]
+        file: FileArg,
         /// Render this environment (default: the file as written, `base`).
         #[arg(long)]
         env: Option<String>,
@@ -55,8 +63,8 @@ enum Command {
     },
     /// Print the dependency graph and deploy waves.
     Graph {
-        #[arg(short, long, default_value = "platform.toml")]
-        file: PathBuf,
+        #[command(flatten)]
+        file: FileArg,
         #[arg(long)]
         env: Option<String>,
         #[arg(long, value_enum, default_value_t = GraphArg::Dot)]
@@ -64,8 +72,8 @@ enum Command {
     },
     /// Replicas, CPU and memory, connections and rates at minimum and at peak.
     Capacity {
-        #[arg(short, long, default_value = "platform.toml")]
-        file: PathBuf,
+        #[command(flatten)]
+        file: FileArg,
         /// Only this environment (default: the base and every environment).
         #[arg(long)]
         env: Option<String>,
@@ -74,8 +82,8 @@ enum Command {
     },
     /// What a change to the platform means: flows, capacity, budgets, alerts, findings.
     Diff {
-        #[arg(short, long, default_value = "platform.toml")]
-        file: PathBuf,
+        #[command(flatten)]
+        file: FileArg,
         /// The revision to compare with, read with `git show REV:<file>`.
         #[arg(long, default_value = "HEAD", conflicts_with = "base_file")]
         base: String,
@@ -103,11 +111,35 @@ enum Command {
     },
     /// Print the JSON Schema of platform.toml.
     Schema,
-    /// Write a commented starter platform.toml (never overwrites).
+    /// Write a commented starter platform.toml (never overwrites) and the schema it names.
     Init {
         #[arg(short, long, default_value = "platform.toml")]
         file: PathBuf,
     },
+    /// Print a shell completion script.
+    Completions { shell: clap_complete::Shell },
+    /// Print the manual page (roff), e.g. `berrys man > berrys.1`.
+    Man {
+        /// Write berrys.1 and a page per subcommand (berrys-lint.1, ...) into this directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(clap::Args)]
+struct FileArg {
+    /// The platform file; `-` reads standard input (default: platform.toml here or in the
+    /// nearest parent directory).
+    #[arg(short, long, value_name = "FILE")]
+    file: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ColorArg {
+    /// Colour when standard error is a terminal and NO_COLOR is not set.
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -126,6 +158,10 @@ enum LintFormat {
     Json,
     Sarif,
     Github,
+    /// GitLab Code Quality JSON.
+    Gitlab,
+    /// JUnit XML.
+    Junit,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -177,8 +213,15 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        && std::io::stderr().is_terminal();
+    let color = match cli.color {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stderr().is_terminal()
+        }
+    };
+    let quiet = cli.quiet;
     let output = |format: Format| Output {
         format: match format {
             Format::Human => DiagnosticFormat::Human,
@@ -186,19 +229,43 @@ fn main() -> ExitCode {
             Format::Json => DiagnosticFormat::Json,
         },
         color,
+        quiet,
     };
     let mut out = std::io::stdout().lock();
     let mut err = std::io::stderr().lock();
-    let code = match cli.command {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let mut locate = |arg: FileArg, err: &mut dyn std::io::Write| {
+        commands::locate(arg.file.as_deref(), &cwd, quiet, err)
+    };
+    let code = match run(cli.command, &mut locate, output, &mut out, &mut err) {
+        Ok(code) | Err(code) => code,
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(2))
+}
+
+type Locate<'a> =
+    dyn FnMut(FileArg, &mut dyn std::io::Write) -> Result<commands::PlatformFile, i32> + 'a;
+
+/// Runs one subcommand; `Err` is an exit code decided before it ran (no platform file).
+fn run(
+    command: Command,
+    locate: &mut Locate<'_>,
+    output: impl Fn(Format) -> Output,
+    out: &mut dyn std::io::Write,
+    err: &mut dyn std::io::Write,
+) -> Result<i32, i32> {
+    Ok(match command {
         Command::Lint {
             file,
             env,
             format,
             fail_on,
+            output: report_file,
         } => commands::lint(
             &commands::LintOptions {
-                file,
+                file: locate(file, err)?,
                 env,
+                report_file,
                 output: Output {
                     format: match format {
                         LintFormat::Human => DiagnosticFormat::Human,
@@ -206,13 +273,15 @@ fn main() -> ExitCode {
                         LintFormat::Json => DiagnosticFormat::Json,
                         LintFormat::Sarif => DiagnosticFormat::Sarif,
                         LintFormat::Github => DiagnosticFormat::Github,
+                        LintFormat::Gitlab => DiagnosticFormat::Gitlab,
+                        LintFormat::Junit => DiagnosticFormat::Junit,
                     },
-                    color,
+                    ..output(Format::Human)
                 },
                 fail_on: fail_on.map(FailOn::severity),
             },
-            &mut out,
-            &mut err,
+            out,
+            err,
         ),
         Command::Render {
             file,
@@ -222,18 +291,18 @@ fn main() -> ExitCode {
             format,
         } => commands::render(
             &commands::RenderOptions {
-                file,
+                file: locate(file, err)?,
                 env,
                 out_dir,
                 check,
                 output: output(format),
             },
-            &mut out,
-            &mut err,
+            out,
+            err,
         ),
         Command::Graph { file, env, format } => commands::graph(
             &commands::GraphOptions {
-                file,
+                file: locate(file, err)?,
                 env,
                 format: match format {
                     GraphArg::Dot => GraphFormat::Dot,
@@ -242,18 +311,18 @@ fn main() -> ExitCode {
                 },
                 output: output(Format::Human),
             },
-            &mut out,
-            &mut err,
+            out,
+            err,
         ),
         Command::Capacity { file, env, format } => commands::capacity(
             &commands::CapacityOptions {
-                file,
+                file: locate(file, err)?,
                 env,
                 format: format.format(),
                 output: output(Format::Human),
             },
-            &mut out,
-            &mut err,
+            out,
+            err,
         ),
         Command::Diff {
             file,
@@ -264,7 +333,7 @@ fn main() -> ExitCode {
             fail_on_new,
         } => commands::diff(
             &commands::DiffOptions {
-                file,
+                file: locate(file, err)?,
                 base: match base_file {
                     Some(path) => commands::Base::File(path),
                     None => commands::Base::Revision(base),
@@ -274,13 +343,41 @@ fn main() -> ExitCode {
                 fail_on_new: fail_on_new.map(FailOn::severity),
                 output: output(Format::Human),
             },
-            &mut out,
-            &mut err,
+            out,
+            err,
         ),
-        Command::Rules { format } => commands::rules(matches!(format, Format::Json), &mut out),
-        Command::Explain { rule } => commands::explain(&rule, &mut out, &mut err),
-        Command::Schema => commands::schema(&mut out),
-        Command::Init { file } => commands::init(&file, &mut err),
-    };
-    ExitCode::from(u8::try_from(code).unwrap_or(2))
+        Command::Rules { format } => commands::rules(matches!(format, Format::Json), out),
+        Command::Explain { rule } => commands::explain(&rule, out, err),
+        Command::Schema => commands::schema(out),
+        Command::Init { file } => commands::init(&file, output(Format::Human).quiet, err),
+        // Generated into memory first: clap_complete panics when its writer fails (a closed
+        // pipe), and output errors are ignored like every other command's.
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "berrys", &mut script);
+            let _ = out.write_all(&script);
+            commands::EXIT_OK
+        }
+        Command::Man { dir: Some(dir) } => {
+            match std::fs::create_dir_all(&dir)
+                .and_then(|()| clap_mangen::generate_to(Cli::command(), &dir))
+            {
+                Ok(()) => commands::EXIT_OK,
+                Err(e) => {
+                    let _ = writeln!(
+                        err,
+                        "error: cannot write the manual pages to {}: {e}",
+                        dir.display()
+                    );
+                    commands::EXIT_ERROR
+                }
+            }
+        }
+        Command::Man { dir: None } => {
+            let mut page = Vec::new();
+            let _ = clap_mangen::Man::new(Cli::command()).render(&mut page);
+            let _ = out.write_all(&page);
+            commands::EXIT_OK
+        }
+    })
 }

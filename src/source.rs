@@ -126,6 +126,24 @@ pub fn read(path: &std::path::Path) -> Result<SourceFile, ReadError> {
     decode(name, bytes)
 }
 
+/// How diagnostics name a platform read from standard input (`-f -`).
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// Reads the platform from standard input, with the same limit as a file.
+pub fn read_stdin() -> Result<SourceFile, ReadError> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(MAX_SOURCE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| ReadError::Io {
+            path: STDIN_NAME.to_string(),
+            source,
+        })?;
+    decode(STDIN_NAME.to_string(), bytes)
+}
+
 /// The bytes of a platform file as a source: refused above [`MAX_SOURCE_BYTES`] or when
 /// they are not UTF-8.
 pub fn decode(name: String, bytes: Vec<u8>) -> Result<SourceFile, ReadError> {

@@ -53,7 +53,17 @@ fn report_everywhere(diags: &[berrys::diagnostic::Diagnostic], source: &SourceFi
             }
             out.clear();
             err.clear();
-            commands::report(diags, source, Output { format, color }, &mut out, &mut err);
+            commands::report(
+                diags,
+                source,
+                Output {
+                    format,
+                    color,
+                    quiet: false,
+                },
+                &mut out,
+                &mut err,
+            );
             if !diags.is_empty() {
                 assert!(
                     !out.is_empty() || !err.is_empty(),

@@ -10,7 +10,9 @@ use crate::source::SourceFile;
 use crate::{CompileError, Compiled, Envs, compile, render, validate};
 use crate::{emit, report};
 
+mod input;
 mod review;
+pub use input::{DEFAULT_FILE, PlatformFile, locate};
 pub use review::{Base, CapacityOptions, DiffOptions, capacity, diff};
 
 /// Everything compiled and clean (no lint findings at or above `fail_on`, output fresh).
@@ -30,16 +32,22 @@ pub enum DiagnosticFormat {
     Sarif,
     /// GitHub Actions workflow commands (`::error file=…`).
     Github,
+    /// GitLab Code Quality JSON.
+    Gitlab,
+    /// JUnit XML.
+    Junit,
 }
 
 impl DiagnosticFormat {
     /// Every format, for tests and the fuzz target that must reach each of them.
-    pub const ALL: [DiagnosticFormat; 5] = [
+    pub const ALL: [DiagnosticFormat; 7] = [
         DiagnosticFormat::Human,
         DiagnosticFormat::Concise,
         DiagnosticFormat::Json,
         DiagnosticFormat::Sarif,
         DiagnosticFormat::Github,
+        DiagnosticFormat::Gitlab,
+        DiagnosticFormat::Junit,
     ];
 }
 
@@ -48,10 +56,12 @@ impl DiagnosticFormat {
 pub struct Output {
     pub format: DiagnosticFormat,
     pub color: bool,
+    /// Only problems are printed: no "no problems", "wrote", "up to date" or "using" lines.
+    pub quiet: bool,
 }
 
-fn read_source(file: &Path, err: &mut dyn Write) -> Option<SourceFile> {
-    crate::source::read(file)
+fn read_source(file: &PlatformFile, err: &mut dyn Write) -> Option<SourceFile> {
+    file.read()
         .map_err(|e| {
             let _ = writeln!(err, "error: {e}");
         })
@@ -88,6 +98,13 @@ pub fn report(
         DiagnosticFormat::Github => {
             let _ = out.write_all(report::to_github(diags, source).as_bytes());
         }
+        DiagnosticFormat::Gitlab => {
+            let _ = serde_json::to_writer_pretty(&mut *out, &report::to_gitlab(diags, source));
+            let _ = writeln!(out);
+        }
+        DiagnosticFormat::Junit => {
+            let _ = out.write_all(report::to_junit(diags, source).as_bytes());
+        }
     }
 }
 
@@ -110,7 +127,7 @@ fn tally(diags: &[Diagnostic]) -> String {
 
 /// Compiles and lints; reports compile errors or findings. `Err` carries the exit code (2).
 fn check_and_report(
-    file: &Path,
+    file: &PlatformFile,
     envs: Envs<'_>,
     output: Output,
     out: &mut dyn Write,
@@ -161,7 +178,7 @@ fn unknown_environment(source: &SourceFile, name: &str, known: &[String], err: &
 
 /// Compiles and reports; `None` means the exit code is already decided (2).
 pub(crate) fn compile_and_report(
-    file: &Path,
+    file: &PlatformFile,
     envs: Envs<'_>,
     output: Output,
     out: &mut dyn Write,
@@ -180,11 +197,13 @@ pub(crate) fn compile_and_report(
 }
 
 pub struct LintOptions {
-    pub file: PathBuf,
+    pub file: PlatformFile,
     pub env: Option<String>,
     pub output: Output,
     /// Overrides `[lint] fail_on`.
     pub fail_on: Option<Severity>,
+    /// `-o FILE`: the report goes to this file instead of the terminal.
+    pub report_file: Option<PathBuf>,
 }
 
 /// The command's large results, left to the process's exit instead of freed: the models
@@ -196,15 +215,51 @@ fn exiting_with<T>(value: T) {
 }
 
 /// `berrys lint`: every phase up to the policies, for the base and every environment (or
-/// the one named).
+/// the one named). With `-o FILE` the report, in any format, is written to that file whole
+/// (the human one without colour), and the exit code is the same.
 pub fn lint(opts: &LintOptions, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let Some(path) = &opts.report_file else {
+        return lint_to(opts, opts.output, out, err);
+    };
+    let mut report = Vec::new();
+    let code = if opts.output.format == DiagnosticFormat::Human {
+        let output = Output {
+            color: false,
+            ..opts.output
+        };
+        lint_to(opts, output, out, &mut report)
+    } else {
+        lint_to(opts, opts.output, &mut report, err)
+    };
+    match emit::write_whole(path, &report) {
+        Ok(()) => {
+            if !opts.output.quiet {
+                let _ = writeln!(err, "wrote the report to {}", path.display());
+            }
+            code
+        }
+        Err(e) => {
+            let _ = writeln!(
+                err,
+                "error: cannot write the report to {}: {e}",
+                path.display()
+            );
+            EXIT_ERROR
+        }
+    }
+}
+
+fn lint_to(opts: &LintOptions, output: Output, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     let envs = match &opts.env {
         Some(e) => Envs::One(Some(e)),
         None => Envs::All,
     };
-    match check_and_report(&opts.file, envs, opts.output, out, err) {
+    match check_and_report(&opts.file, envs, output, out, err) {
         Ok((source, linted)) => {
-            if opts.output.format == DiagnosticFormat::Human && linted.findings.is_empty() {
+            if output.format == DiagnosticFormat::Human
+                && linted.findings.is_empty()
+                && !output.quiet
+            {
                 let envs: Vec<&str> = linted
                     .compiled
                     .iter()
@@ -226,7 +281,7 @@ pub fn lint(opts: &LintOptions, out: &mut dyn Write, err: &mut dyn Write) -> i32
 }
 
 pub struct RenderOptions {
-    pub file: PathBuf,
+    pub file: PlatformFile,
     pub env: Option<String>,
     pub out_dir: Option<PathBuf>,
     pub check: bool,
@@ -239,7 +294,7 @@ pub fn render(opts: &RenderOptions, out: &mut dyn Write, err: &mut dyn Write) ->
     let dir = opts
         .out_dir
         .clone()
-        .unwrap_or_else(|| Path::new("rendered").join(env_name));
+        .unwrap_or_else(|| opts.file.dir().join("rendered").join(env_name));
     std::thread::scope(|scope| {
         // The previous output's other files are carried into a staging directory while the
         // platform is read and linted (parsing leaves a core idle). Only over an existing
@@ -273,7 +328,9 @@ pub fn render(opts: &RenderOptions, out: &mut dyn Write, err: &mut dyn Write) ->
                 for note in &written.notes {
                     let _ = writeln!(err, "warning: {note}");
                 }
-                let _ = writeln!(err, "wrote {} files to {}", written.files, dir.display());
+                if !opts.output.quiet {
+                    let _ = writeln!(err, "wrote {} files to {}", written.files, dir.display());
+                }
                 EXIT_OK
             }
             Err(e) => {
@@ -352,12 +409,14 @@ fn check_rendered(
     };
     let report = emit::check(dir, &files);
     if report.is_clean() {
-        let _ = writeln!(
-            err,
-            "{} is up to date ({} files)",
-            dir.display(),
-            files.len() + 1
-        );
+        if !opts.output.quiet {
+            let _ = writeln!(
+                err,
+                "{} is up to date ({} files)",
+                dir.display(),
+                files.len() + 1
+            );
+        }
         return EXIT_OK;
     }
     for (what, paths) in [
@@ -370,8 +429,8 @@ fn check_rendered(
         }
     }
     let mut fix = "berrys render".to_string();
-    if opts.file != Path::new("platform.toml") {
-        fix.push_str(&format!(" -f {}", opts.file.display()));
+    if let Some(file) = opts.file.as_arg() {
+        fix.push_str(&format!(" -f {file}"));
     }
     if let Some(e) = &opts.env {
         fix.push_str(&format!(" --env {e}"));
@@ -402,7 +461,7 @@ impl GraphFormat {
 }
 
 pub struct GraphOptions {
-    pub file: PathBuf,
+    pub file: PlatformFile,
     pub env: Option<String>,
     pub format: GraphFormat,
     pub output: Output,
@@ -581,33 +640,62 @@ pub fn schema(out: &mut dyn Write) -> i32 {
 /// The commented starter written by `berrys init`.
 pub const STARTER: &str = include_str!("../../templates/starter.platform.toml");
 
-/// `berrys init`: writes a starter platform.toml, never over an existing file.
-pub fn init(file: &Path, err: &mut dyn Write) -> i32 {
-    let created = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(file)
-        .and_then(|mut f| f.write_all(STARTER.as_bytes()));
+/// Where the starter's `#:schema` line points, relative to the platform file.
+pub const STARTER_SCHEMA: &str = "schemas/platform.schema.json";
+
+/// `berrys init`: writes a starter platform.toml, never over an existing file, and beside it
+/// the JSON Schema its `#:schema` line names, so editors (taplo, Even Better TOML) check and
+/// complete the file from the first keystroke. The schema is berrys's own: an older copy is
+/// replaced.
+pub fn init(file: &Path, quiet: bool, err: &mut dyn Write) -> i32 {
+    let dir = file.parent().unwrap_or(Path::new(""));
+    let created = std::fs::create_dir_all(dir).and_then(|()| {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(file)
+            .and_then(|mut f| f.write_all(STARTER.as_bytes()))
+    });
     match created {
-        Ok(()) => {
-            let _ = writeln!(
-                err,
-                "wrote {}; next: `berrys lint` and `berrys render`",
-                file.display()
-            );
-            EXIT_OK
-        }
+        Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             let _ = writeln!(
                 err,
                 "error: {} already exists; berrys init never overwrites a file (remove it, or pass another path with -f)",
                 file.display()
             );
-            EXIT_ERROR
+            return EXIT_ERROR;
         }
         Err(e) => {
             let _ = writeln!(err, "error: cannot write {}: {e}", file.display());
-            EXIT_ERROR
+            return EXIT_ERROR;
         }
     }
+    let schema = dir.join(STARTER_SCHEMA);
+    let current = std::fs::read(&schema).ok();
+    if current.as_deref() != Some(validate::SCHEMA_TEXT.as_bytes()) {
+        let written = std::fs::create_dir_all(schema.parent().unwrap_or(Path::new("")))
+            .and_then(|()| emit::write_whole(&schema, validate::SCHEMA_TEXT.as_bytes()));
+        if let Err(e) = written {
+            let _ = writeln!(
+                err,
+                "error: wrote {}, but cannot write the schema its `#:schema` line names, {}: {e}",
+                file.display(),
+                schema.display()
+            );
+            return EXIT_ERROR;
+        }
+    }
+    if !quiet {
+        let (file, schema) = (file.display(), schema.display());
+        let what = match current {
+            None => format!("wrote {file} and {schema}, the schema its `#:schema` line names"),
+            Some(c) if c == validate::SCHEMA_TEXT.as_bytes() => {
+                format!("wrote {file} ({schema} is already this version's)")
+            }
+            Some(_) => format!("wrote {file} and updated {schema} to this version's schema"),
+        };
+        let _ = writeln!(err, "{what}; next: `berrys lint` and `berrys render`");
+    }
+    EXIT_OK
 }

@@ -4,14 +4,14 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, Output, compile_and_report};
+use super::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, Output, PlatformFile, compile_and_report};
 use crate::diagnostic::Severity;
 use crate::review::{self, Format};
 use crate::source::SourceFile;
 use crate::{CompileError, Envs, Linted, render};
 
 pub struct CapacityOptions {
-    pub file: PathBuf,
+    pub file: PlatformFile,
     pub env: Option<String>,
     pub format: Format,
     pub output: Output,
@@ -55,7 +55,7 @@ pub enum Base {
 }
 
 pub struct DiffOptions {
-    pub file: PathBuf,
+    pub file: PlatformFile,
     pub base: Base,
     pub env: Option<String>,
     pub format: Format,
@@ -70,16 +70,20 @@ fn base_source(opts: &DiffOptions) -> Result<SourceFile, String> {
         Base::File(path) => return crate::source::read(path).map_err(|e| e.to_string()),
         Base::Revision(rev) => rev,
     };
-    let dir = match opts.file.parent() {
+    let Some(file) = opts.file.path() else {
+        return Err(format!(
+            "a platform read from standard input has no revision `{rev}` to compare with; pass the base with `--base-file FILE`"
+        ));
+    };
+    let dir = match file.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let name = opts
-        .file
+    let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "platform.toml".to_string());
-    let label = format!("{rev}:{}", opts.file.display());
+        .unwrap_or_else(|| super::DEFAULT_FILE.to_string());
+    let label = format!("{rev}:{}", file.display());
     // `./` makes the path relative to `dir` rather than to the repository's root.
     let shown = std::process::Command::new("git")
         .arg("-C")
@@ -177,7 +181,7 @@ fn side<'a>(
 
 /// `berrys diff`: what the change from the base to the working copy means.
 pub fn diff(opts: &DiffOptions, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
-    let head_source = match crate::source::read(&opts.file) {
+    let head_source = match opts.file.read() {
         Ok(s) => s,
         Err(e) => {
             let _ = writeln!(err, "error: {e}");

@@ -114,6 +114,23 @@ pub fn write_with<E: Into<Box<dyn std::error::Error + Send + Sync>>>(
     Stage::prepare(dir)?.write(produce)
 }
 
+/// Writes one file whole (a lint report): to a temporary file beside it, then renamed over
+/// it, so a reader never sees half a report and a failed write leaves the old one.
+pub fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
+}
+
 /// What a render left in the output directory.
 #[derive(Debug)]
 pub struct Written {

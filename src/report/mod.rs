@@ -1,6 +1,6 @@
 //! The output formats of diagnostics: rustc-style text with the source underlined
-//! (miette's graphical handler), JSON, SARIF 2.1.0 for code scanning, and GitHub Actions
-//! workflow commands. Formats are chosen by the command layer; the phases only produce
+//! (miette's graphical handler), JSON, SARIF 2.1.0 for code scanning, GitHub Actions
+//! workflow commands, GitLab Code Quality and JUnit XML (`ci`). Formats are chosen by the command layer; the phases only produce
 //! [`Diagnostic`] values.
 
 use std::fmt;
@@ -14,6 +14,9 @@ use serde::Serialize;
 
 use crate::diagnostic::{Diagnostic, Label, Severity};
 use crate::source::SourceFile;
+
+mod ci;
+pub use ci::{to_gitlab, to_junit};
 
 /// Lines longer than this are not quoted: the diagnostic names its place instead. A snippet
 /// of a minified or generated line helps nobody, and miette's layout cannot pad to columns
