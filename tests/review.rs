@@ -386,9 +386,9 @@ fn diff_of_an_environment_the_base_lacks_reports_it_added() {
 }
 
 /// Any two platforms of the tests, one as the base and one as the head, give a report or a
-/// clear exit code 2, never a panic: every fixture against the reference, both ways.
+/// clear exit code 2, never a panic.
 #[test]
-fn diff_of_any_fixture_against_the_reference_never_panics() {
+fn diff_of_any_two_fixtures_never_panics() {
     let reference = common::root().join("platform.toml");
     let root = common::root();
     let mut fixtures = Vec::new();
@@ -405,40 +405,48 @@ fn diff_of_any_fixture_against_the_reference_never_panics() {
         in_dir.sort();
         fixtures.extend(in_dir);
     }
+    // Each fixture is the base of one diff and the head of another (fixture i against
+    // fixture i + 1), and the reference is diffed against the first valid fixture both ways.
+    // Pairs of fixtures rather than each against the reference: two unrelated files are the
+    // line diff's worst case, and the reference's output is the largest.
+    let mut pairs: Vec<(&PathBuf, &PathBuf)> = fixtures
+        .iter()
+        .zip(fixtures.iter().cycle().skip(1))
+        .collect();
+    pairs.push((&reference, &fixtures[0]));
+    pairs.push((&fixtures[0], &reference));
     let mut reports = 0;
-    for fixture in &fixtures {
-        for (base, head) in [(fixture, &reference), (&reference, fixture)] {
-            let out = berrys()
-                .args(["diff", "--format", "json", "--base-file"])
-                .arg(base)
-                .arg("-f")
-                .arg(head)
-                .output()
-                .unwrap();
-            let code = out.status.code();
+    for (base, head) in pairs {
+        let out = berrys()
+            .args(["diff", "--format", "json", "--base-file"])
+            .arg(base)
+            .arg("-f")
+            .arg(head)
+            .output()
+            .unwrap();
+        let code = out.status.code();
+        assert!(
+            matches!(code, Some(0 | 2)),
+            "{} → {}: {code:?}\n{}",
+            base.display(),
+            head.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if code == Some(0) {
+            let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
             assert!(
-                matches!(code, Some(0 | 2)),
-                "{} → {}: {code:?}\n{}",
-                base.display(),
-                head.display(),
-                String::from_utf8_lossy(&out.stderr)
+                report["environments"]
+                    .as_array()
+                    .is_some_and(|e| !e.is_empty())
             );
-            if code == Some(0) {
-                let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-                assert!(
-                    report["environments"]
-                        .as_array()
-                        .is_some_and(|e| !e.is_empty())
-                );
-                reports += 1;
-            } else {
-                let stderr = String::from_utf8_lossy(&out.stderr);
-                assert!(
-                    stderr.contains("does not compile") || stderr.contains("error:"),
-                    "{stderr}"
-                );
-            }
+            reports += 1;
+        } else {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains("does not compile") || stderr.contains("error:"),
+                "{stderr}"
+            );
         }
     }
-    assert!(reports > 60, "only {reports} reports");
+    assert!(reports > 30, "only {reports} reports");
 }
