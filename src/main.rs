@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use berrys::commands::{self, DiagnosticFormat, GraphFormat, Output};
 use berrys::diagnostic::Severity;
 use berrys::review;
-use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum, ValueHint};
 
 // Rendering allocates many small values on every core, where glibc malloc took a fifth of
 // the run (docs/performance.md).
@@ -42,7 +42,7 @@ enum Command {
         #[arg(long, value_enum)]
         fail_on: Option<FailOn>,
         /// Write the report to this file instead of the terminal (any format).
-        #[arg(short, long, value_name = "FILE")]
+        #[arg(short, long, value_name = "FILE", value_hint = ValueHint::FilePath)]
         output: Option<PathBuf>,
     },
     /// Lint, then write Kubernetes manifests to the output directory.
@@ -52,8 +52,8 @@ enum Command {
         /// Render this environment (default: the file as written, `base`).
         #[arg(long)]
         env: Option<String>,
-        /// Output directory (default: rendered/<env>).
-        #[arg(long)]
+        /// Output directory (default: rendered/<env> beside the platform file).
+        #[arg(long, value_hint = ValueHint::DirPath)]
         out: Option<PathBuf>,
         /// Write nothing; exit 1 if the output directory is not what would be written.
         #[arg(long)]
@@ -88,7 +88,7 @@ enum Command {
         #[arg(long, default_value = "HEAD", conflicts_with = "base_file")]
         base: String,
         /// A file to compare with instead of a revision.
-        #[arg(long)]
+        #[arg(long, value_hint = ValueHint::FilePath)]
         base_file: Option<PathBuf>,
         /// Only this environment (default: the base and every environment).
         #[arg(long)]
@@ -113,7 +113,7 @@ enum Command {
     Schema,
     /// Write a commented starter platform.toml (never overwrites) and the schema it names.
     Init {
-        #[arg(short, long, default_value = "platform.toml")]
+        #[arg(short, long, default_value = "platform.toml", value_hint = ValueHint::FilePath)]
         file: PathBuf,
     },
     /// Print a shell completion script.
@@ -121,7 +121,7 @@ enum Command {
     /// Print the manual page (roff), e.g. `berrys man > berrys.1`.
     Man {
         /// Write berrys.1 and a page per subcommand (berrys-lint.1, ...) into this directory.
-        #[arg(long, value_name = "DIR")]
+        #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
         dir: Option<PathBuf>,
     },
 }
@@ -130,7 +130,7 @@ enum Command {
 struct FileArg {
     /// The platform file; `-` reads standard input (default: platform.toml here or in the
     /// nearest parent directory).
-    #[arg(short, long, value_name = "FILE")]
+    #[arg(short, long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     file: Option<PathBuf>,
 }
 

@@ -292,3 +292,26 @@ fn the_site_lists_every_page_it_has() {
         );
     }
 }
+
+/// The lint output getting-started.md shows is what berrys prints for the starter with the
+/// typo the page describes.
+#[test]
+fn the_getting_started_example_is_real_output() {
+    let page = fs::read_to_string(docs().join("getting-started.md")).unwrap();
+    let shown = page
+        .split("```text\n$ berrys lint\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a `$ berrys lint` block");
+    let dir = tempfile::tempdir().unwrap();
+    let starter = berrys::commands::STARTER.replacen(
+        "depends_on = [\"worker\"]",
+        "depends_on = [\"workerx\"]",
+        1,
+    );
+    assert_ne!(starter, berrys::commands::STARTER);
+    fs::write(dir.path().join("platform.toml"), starter).unwrap();
+    let out = common::berrys_in(dir.path()).arg("lint").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(String::from_utf8(out.stderr).unwrap(), shown);
+}

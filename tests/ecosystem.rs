@@ -291,6 +291,9 @@ fn completions_for_every_shell() {
         }
     }
     exit(&berrys(dir.path(), &["completions", "tcsh"]), 2);
+    // File arguments complete file names.
+    let zsh = text(&berrys(dir.path(), &["completions", "zsh"]).stdout);
+    assert!(zsh.contains("--file=[") && zsh.contains(":_files"), "{zsh}");
     // The bash script loads in a real bash and registers the completion.
     let script = berrys(dir.path(), &["completions", "bash"]).stdout;
     fs::write(dir.path().join("berrys.bash"), script).unwrap();
