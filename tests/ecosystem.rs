@@ -141,6 +141,15 @@ fn output_writes_the_report_to_a_file_with_the_same_exit_code() {
         assert!(report.contains("BR003"), "{format}: {report}");
         assert!(!report.contains('\u{1b}'), "{format}: no colour in a file");
     }
+    // A platform that cannot be read: the report says so, and so does the terminal.
+    let out = berrys(
+        ws.path(),
+        &["lint", "-f", "absent.toml", "-o", "absent.txt"],
+    );
+    exit(&out, 2);
+    assert!(text(&out.stderr).contains("error: cannot read absent.toml"));
+    let report = fs::read_to_string(ws.path().join("absent.txt")).unwrap();
+    assert!(report.contains("error: cannot read absent.toml"));
     // A report that cannot be written is an error of its own.
     let out = berrys(ws.path(), &["lint", "-o", "missing/dir/report.txt"]);
     exit(&out, 2);

@@ -222,7 +222,8 @@ pub fn lint(opts: &LintOptions, out: &mut dyn Write, err: &mut dyn Write) -> i32
         return lint_to(opts, opts.output, out, err);
     };
     let mut report = Vec::new();
-    let code = if opts.output.format == DiagnosticFormat::Human {
+    let human = opts.output.format == DiagnosticFormat::Human;
+    let code = if human {
         let output = Output {
             color: false,
             ..opts.output
@@ -231,6 +232,11 @@ pub fn lint(opts: &LintOptions, out: &mut dyn Write, err: &mut dyn Write) -> i32
     } else {
         lint_to(opts, opts.output, &mut report, err)
     };
+    // Why the platform could not be checked is shown where the user is looking, too (the
+    // other formats print it on stderr already).
+    if human && code == EXIT_ERROR {
+        let _ = err.write_all(&report);
+    }
     match emit::write_whole(path, &report) {
         Ok(()) => {
             if !opts.output.quiet {
