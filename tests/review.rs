@@ -16,15 +16,11 @@ fn diff_fixture(name: &str) -> PathBuf {
         .join(format!("{name}.toml"))
 }
 
-/// Every platform of the tests that compiles: the reference and the fixtures.
-fn compiling_fixtures() -> Vec<PathBuf> {
+/// The `.toml` files of these fixture directories, each directory's sorted by name.
+fn fixtures_in(dirs: &[&str]) -> Vec<PathBuf> {
     let root = common::root();
-    let mut paths = vec![root.join("platform.toml")];
-    for dir in [
-        "tests/fixtures/valid",
-        "tests/fixtures/lint",
-        "tests/fixtures/diff",
-    ] {
+    let mut paths = Vec::new();
+    for dir in dirs {
         let mut in_dir: Vec<PathBuf> = std::fs::read_dir(root.join(dir))
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -33,6 +29,17 @@ fn compiling_fixtures() -> Vec<PathBuf> {
         in_dir.sort();
         paths.extend(in_dir);
     }
+    paths
+}
+
+/// Every platform of the tests that compiles: the reference and the fixtures.
+fn compiling_fixtures() -> Vec<PathBuf> {
+    let mut paths = vec![common::root().join("platform.toml")];
+    paths.extend(fixtures_in(&[
+        "tests/fixtures/valid",
+        "tests/fixtures/lint",
+        "tests/fixtures/diff",
+    ]));
     paths
 }
 
@@ -390,21 +397,11 @@ fn diff_of_an_environment_the_base_lacks_reports_it_added() {
 #[test]
 fn diff_of_any_two_fixtures_never_panics() {
     let reference = common::root().join("platform.toml");
-    let root = common::root();
-    let mut fixtures = Vec::new();
-    for dir in [
+    let fixtures = fixtures_in(&[
         "tests/fixtures/valid",
         "tests/fixtures/lint",
         "tests/fixtures/invalid",
-    ] {
-        let mut in_dir: Vec<PathBuf> = std::fs::read_dir(root.join(dir))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-            .collect();
-        in_dir.sort();
-        fixtures.extend(in_dir);
-    }
+    ]);
     // Each fixture is the base of one diff and the head of another (fixture i against
     // fixture i + 1), and the reference is diffed against the first valid fixture both ways.
     // Pairs of fixtures rather than each against the reference: two unrelated files are the

@@ -678,10 +678,12 @@ pub fn init(file: &Path, quiet: bool, err: &mut dyn Write) -> i32 {
         }
     }
     let schema = dir.join(STARTER_SCHEMA);
-    let current = std::fs::read(&schema).ok();
-    if current.as_deref() != Some(validate::SCHEMA_TEXT.as_bytes()) {
+    let wanted = validate::SCHEMA_TEXT.as_bytes();
+    let before = std::fs::read(&schema).ok();
+    let current = before.as_deref() == Some(wanted);
+    if !current {
         let written = std::fs::create_dir_all(schema.parent().unwrap_or(Path::new("")))
-            .and_then(|()| emit::write_whole(&schema, validate::SCHEMA_TEXT.as_bytes()));
+            .and_then(|()| emit::write_whole(&schema, wanted));
         if let Err(e) = written {
             let _ = writeln!(
                 err,
@@ -694,12 +696,12 @@ pub fn init(file: &Path, quiet: bool, err: &mut dyn Write) -> i32 {
     }
     if !quiet {
         let (file, schema) = (file.display(), schema.display());
-        let what = match current {
-            None => format!("wrote {file} and {schema}, the schema its `#:schema` line names"),
-            Some(c) if c == validate::SCHEMA_TEXT.as_bytes() => {
-                format!("wrote {file} ({schema} is already this version's)")
+        let what = match (before, current) {
+            (None, _) => format!("wrote {file} and {schema}, the schema its `#:schema` line names"),
+            (Some(_), true) => format!("wrote {file} ({schema} is already this version's)"),
+            (Some(_), false) => {
+                format!("wrote {file} and updated {schema} to this version's schema")
             }
-            Some(_) => format!("wrote {file} and updated {schema} to this version's schema"),
         };
         let _ = writeln!(err, "{what}; next: `berrys lint` and `berrys render`");
     }
