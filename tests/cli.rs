@@ -379,6 +379,6 @@ fn rules_and_explain() {
         .output()
         .unwrap();
     let rules: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert_eq!(rules.as_array().unwrap().len(), 26);
+    assert_eq!(rules.as_array().unwrap().len(), 28);
     assert_eq!(rules[2]["name"], "pool-overcommit");
 }

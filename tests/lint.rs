@@ -49,7 +49,7 @@ fn fixture(rule: &berrys::lint::Rule, kind: &str) -> PathBuf {
 #[test]
 fn codes_are_sequential_and_names_unique_kebab_case() {
     let mut names = BTreeSet::new();
-    let expected = (1..=26).map(|n| format!("BR{n:03}"));
+    let expected = (1..=28).map(|n| format!("BR{n:03}"));
     for (rule, code) in RULES.iter().zip(expected) {
         assert_eq!(rule.code, code, "the table is ordered by code");
         assert!(names.insert(rule.name), "duplicate name {}", rule.name);
@@ -67,7 +67,7 @@ fn codes_are_sequential_and_names_unique_kebab_case() {
             rule.code
         );
     }
-    assert_eq!(RULES.len(), 26);
+    assert_eq!(RULES.len(), 28);
 }
 
 #[test]
@@ -275,6 +275,63 @@ fn pool_overcommit_warns_above_80_percent_and_not_at_it() {
     // 100 of 100 is full, not over.
     assert_eq!(br003_with_capacity(100)[0].severity, Severity::Warning);
     assert_eq!(br003_with_capacity(99)[0].severity, Severity::Error);
+}
+
+#[test]
+fn burn_rate_unreachable_names_an_explicit_gate_alone() {
+    // A budget of 0.5 %: every alert condition is reachable, a gate at 250 × is 125 %.
+    let rule = berrys::lint::lookup("BR027").unwrap();
+    let passes = std::fs::read_to_string(fixture(rule, "passes")).unwrap();
+    let found = diagnostics(&text(
+        &passes.replace("pause = \"5m\"\n", "pause = \"5m\"\nmax_burn_rate = 250\n"),
+    ));
+    assert_eq!(codes(&found), BTreeSet::from(["BR027".to_string()]));
+    let d = &found[0];
+    assert!(
+        d.message
+            .ends_with("the release gate (125 %) would need more than every request to fail"),
+        "{}",
+        d.message
+    );
+    assert_eq!(d.secondary[0].text, "fails above 250 × the budget");
+    let help = d.help.as_deref().unwrap();
+    assert!(
+        help.starts_with("set `max_burn_rate` below 200 for the gate"),
+        "{help}"
+    );
+    // At 200 × the gate fails only when every request does: still unreachable; below, not.
+    let at = |rate: &str| {
+        diagnostics(&text(&passes.replace(
+            "pause = \"5m\"\n",
+            &format!("pause = \"5m\"\nmax_burn_rate = {rate}\n"),
+        )))
+    };
+    assert_eq!(codes(&at("200")), BTreeSet::from(["BR027".to_string()]));
+    assert!(at("199.9").is_empty());
+}
+
+#[test]
+fn a_preview_larger_than_the_service_is_counted_in_the_quota() {
+    // api and orders at (4 + 1) × 250m, search's preview of 12 beside its 4: 6.5 cores of 6.
+    let rule = berrys::lint::lookup("BR028").unwrap();
+    let fires = std::fs::read_to_string(fixture(rule, "fires")).unwrap();
+    let found = diagnostics(&text(&fires.replace(
+        "quota = { cpu = \"16\", memory = \"32Gi\" }",
+        "quota = { cpu = \"6\", memory = \"32Gi\" }",
+    )));
+    assert_eq!(
+        codes(&found),
+        BTreeSet::from(["BR011".to_string(), "BR028".to_string()])
+    );
+    let quota = found.iter().find(|d| d.code == "BR011").unwrap();
+    assert!(
+        quota
+            .secondary
+            .iter()
+            .any(|l| l.text.contains("(4 + 12 blue-green)")),
+        "{:?}",
+        quota.secondary
+    );
 }
 
 #[test]

@@ -420,6 +420,14 @@ pub fn min_replicas_span(service: &Service) -> Range<usize> {
     }
 }
 
+/// Where the service's maximum replica count is written: the count, or the tier's maximum.
+pub fn max_replicas_span(service: &Service) -> Range<usize> {
+    match &service.replicas {
+        Replicas::Fixed { span, .. } => span.clone(),
+        Replicas::Auto(a) => a.max.span(),
+    }
+}
+
 /// A percentage without float noise: `99.95`, `99.6703`.
 pub fn percent(fraction: f64) -> String {
     let text = format!("{:.4}", fraction * 100.0);

@@ -3,12 +3,13 @@
 
 use std::ops::Range;
 
+use super::burn::PAGE;
 use super::{Replicas, Sp};
 use crate::units::Duration;
 
-/// The rate window of the release analysis: the page alert's short window, so the gate and
-/// the page judge the same minutes (the renderer holds the two equal at compile time).
-pub const ANALYSIS_WINDOW: Duration = Duration { millis: 5 * 60_000 };
+/// The rate window of the release analysis: the short window of the page alert's first
+/// condition, so the gate and the page judge the same minutes.
+pub const ANALYSIS_WINDOW: Duration = PAGE[0].short;
 
 /// A canary or blue-green release (SPEC §6). A rolling update, the default, has none.
 #[derive(Debug, Clone)]
@@ -27,6 +28,16 @@ pub struct Delivery {
     pub min_requests: u64,
     /// The service's `delivery` value.
     pub span: Range<usize>,
+}
+
+impl Delivery {
+    /// The burn rate at which the analysis of an SLO over `period` fails: the profile's
+    /// `max_burn_rate`, or the factor of the page alert's first condition.
+    pub fn max_burn_rate_for(&self, period: Duration) -> f64 {
+        self.max_burn_rate
+            .as_ref()
+            .map_or_else(|| PAGE[0].factor(period), |m| *m.get_ref())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -57,7 +68,7 @@ pub struct BlueGreen {
     /// How long the old version is kept after the switch.
     pub scale_down_delay: Option<Sp<Duration>>,
     /// Replicas of the new version before the switch (default: full size).
-    pub preview_replicas: Option<u32>,
+    pub preview_replicas: Option<Sp<u32>>,
 }
 
 /// Extra pods of a rolling update: `maxSurge: 25%`, rounded up, as the
@@ -103,7 +114,8 @@ impl PeakPods {
 /// - canary through nginx (stable scaled with the traffic): at a step, the canary at its new
 ///   weight while the stable version still runs for the previous one; an abort scales the
 ///   stable version back to full size before the canary goes, the largest of them;
-/// - blue-green: both versions at full size during the switch.
+/// - blue-green: both versions at full size during the switch (or the old one beside a
+///   preview larger than it).
 pub fn peak_pods(replicas: &Replicas, delivery: Option<&Delivery>) -> PeakPods {
     let max = replicas.max();
     let rolling = PeakPods {
@@ -115,9 +127,14 @@ pub fn peak_pods(replicas: &Replicas, delivery: Option<&Delivery>) -> PeakPods {
         return rolling;
     };
     match &delivery.strategy {
-        Strategy::BlueGreen(_) => PeakPods {
+        // The preview runs beside the old version before the switch, the new version at
+        // full size after it; a preview larger than the service (BR028) is the larger.
+        Strategy::BlueGreen(b) => PeakPods {
             max,
-            extra: max,
+            extra: b
+                .preview_replicas
+                .as_ref()
+                .map_or(max, |p| max.max(*p.get_ref())),
             cause: Some("blue-green"),
         },
         Strategy::Canary(c) if c.traffic == Traffic::Replicas => rolling,
@@ -196,12 +213,21 @@ mod tests {
         let blue_green = delivery(Strategy::BlueGreen(BlueGreen {
             auto_promote: false,
             scale_down_delay: None,
-            preview_replicas: Some(1),
+            preview_replicas: Some(sp(1)),
         }));
         let peak = peak_pods(&fixed(8), Some(&blue_green));
         assert_eq!(
             (peak.total(), peak.formula()),
             (16, "(8 + 8 blue-green)".into())
+        );
+        let large_preview = delivery(Strategy::BlueGreen(BlueGreen {
+            auto_promote: false,
+            scale_down_delay: None,
+            preview_replicas: Some(sp(12)),
+        }));
+        assert_eq!(
+            peak_pods(&fixed(8), Some(&large_preview)).formula(),
+            "(8 + 12 blue-green)"
         );
         let canary = |traffic| {
             delivery(Strategy::Canary(Canary {

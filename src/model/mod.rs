@@ -6,6 +6,7 @@
 //! is reported (BR002) with a suggestion, and every problem of the file in one run.
 
 pub mod alerting;
+pub mod burn;
 pub mod capacity;
 mod delivery;
 mod environment;

@@ -7,8 +7,6 @@ use super::slo::{PAGE, Slo, burn_factor, service_slos, sli_rates};
 use crate::model::{Delivery, Observability, Service};
 use crate::units::Duration;
 
-const _: () = assert!(WINDOW.millis == PAGE[0].short.millis);
-
 /// The label Argo Rollouts gives every pod of a version, as Prometheus writes it once the
 /// PodMonitor copies it onto the series.
 pub const HASH_LABEL: &str = "rollouts_pod_template_hash";

@@ -1,11 +1,11 @@
-//! SLO arithmetic: the windows SLIs are recorded over, the multi-window burn-rate
-//! conditions (the Google SRE Workbook's page and ticket pairs), their factors and
-//! thresholds, and every SLO of a platform with its numbers as exact rationals. Alert
-//! rules and dashboards both read them from here.
+//! SLO arithmetic: the windows SLIs are recorded over, the factors and thresholds of the
+//! burn-rate conditions ([`crate::model::burn`]), and every SLO of a platform with its
+//! numbers as exact rationals. Alert rules and dashboards both read them from here.
 
 use std::ops::{Div, Mul, Sub};
 
 use super::promql::{Expr, Matcher, Ratio, binary, call, paren, range, sum};
+pub use crate::model::burn::{BurnCondition, PAGE, TICKET};
 use crate::model::{Observability, Platform, Service};
 use crate::units::Duration;
 
@@ -24,51 +24,10 @@ pub const SLI_WINDOWS: [u64; 7] = [
     3 * DAY,
 ];
 
-/// One burn-rate condition: the error ratio over both windows exceeds `factor × budget`,
-/// where the factor spends `budget_share` of the SLO period's budget within `long`.
-#[derive(Debug, Clone, Copy)]
-pub struct BurnCondition {
-    pub long: Duration,
-    pub short: Duration,
-    /// Share of the period's error budget, in percent.
-    pub budget_percent: i128,
-}
-
-pub const PAGE: [BurnCondition; 2] = [
-    BurnCondition {
-        long: Duration { millis: HOUR },
-        short: Duration { millis: 5 * MINUTE },
-        budget_percent: 2,
-    },
-    BurnCondition {
-        long: Duration { millis: 6 * HOUR },
-        short: Duration {
-            millis: 30 * MINUTE,
-        },
-        budget_percent: 5,
-    },
-];
-
-pub const TICKET: [BurnCondition; 2] = [
-    BurnCondition {
-        long: Duration { millis: DAY },
-        short: Duration { millis: 2 * HOUR },
-        budget_percent: 10,
-    },
-    BurnCondition {
-        long: Duration { millis: 3 * DAY },
-        short: Duration { millis: 6 * HOUR },
-        budget_percent: 10,
-    },
-];
-
-/// factor = budget share × SLO period / long window (30d: 14.4, 6, 3, 1; 28d: 13.44, 5.6,
-/// 2.8, 0.9333…).
+/// The factor of a condition as an exact rational.
 pub fn burn_factor(period: Duration, condition: &BurnCondition) -> Ratio {
-    Ratio::new(condition.budget_percent, 100).mul(Ratio::new(
-        i128::from(period.millis),
-        i128::from(condition.long.millis),
-    ))
+    let (num, den) = condition.factor_fraction(period);
+    Ratio::new(num, den)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

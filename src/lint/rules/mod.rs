@@ -1,6 +1,7 @@
 //! The rule registry: one file per rule, each with its documentation next to its code.
 
 pub mod analysis_interval_too_short;
+pub mod burn_rate_unreachable;
 pub mod canary_step_unreachable;
 pub mod critical_single_replica;
 pub mod critical_without_slo;
@@ -18,6 +19,7 @@ pub mod pdb_blocks_drain;
 pub mod percentage_out_of_scale;
 pub mod plaintext_secret;
 pub mod pool_overcommit;
+pub mod preview_exceeds_replicas;
 pub mod quota_exceeded;
 pub mod scale_down_thrash;
 pub mod slo_unachievable;
@@ -57,4 +59,6 @@ pub const RULES: &[Rule] = &[
     hpa_metric_is_counter::RULE,
     percentage_out_of_scale::RULE,
     image_not_digest_pinned::RULE,
+    burn_rate_unreachable::RULE,
+    preview_exceeds_replicas::RULE,
 ];

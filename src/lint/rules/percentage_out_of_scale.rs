@@ -59,9 +59,14 @@ fn check(c: &Compiled) -> Vec<Finding> {
 }
 
 /// A finding when `value` reads as a fraction of one.
+/// A percentage in (0, 1]: almost certainly a fraction (BR027 leaves these to this rule).
+pub fn reads_as_fraction(percent: f64) -> bool {
+    percent > 0.0 && percent <= 1.0
+}
+
 fn fraction(service: &str, what: &str, value: &Sp<f64>) -> Option<Finding> {
     let v = *value.get_ref();
-    if !(v > 0.0 && v <= 1.0) {
+    if !reads_as_fraction(v) {
         return None;
     }
     let meant = crate::lint::percent(v);

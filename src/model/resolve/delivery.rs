@@ -243,7 +243,7 @@ impl Resolver<'_> {
             _ => Strategy::BlueGreen(BlueGreen {
                 auto_promote: pick!(auto_promote).is_some_and(|a| *a.get_ref()),
                 scale_down_delay: pick!(scale_down_delay).map(parsed),
-                preview_replicas: pick!(preview_replicas).map(|p| *p.get_ref()),
+                preview_replicas: pick!(preview_replicas).cloned(),
             }),
         };
         let pause = match pick!(pause) {

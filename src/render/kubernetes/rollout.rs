@@ -307,7 +307,7 @@ fn blue_green_strategy(
             .scale_down_delay
             .as_ref()
             .map(|d| d.get_ref().ceil_secs()),
-        preview_replica_count: blue_green.preview_replicas,
+        preview_replica_count: blue_green.preview_replicas.as_ref().map(|p| *p.get_ref()),
         post_promotion_analysis: analysis(service),
         pre_promotion_analysis: gate,
     }

@@ -1,0 +1,227 @@
+use std::ops::Range;
+
+use crate::graph::Compiled;
+use crate::lint::{Check, Finding, Level, Rule, percent};
+use crate::model::burn::{BurnCondition, PAGE, TICKET};
+use crate::model::{Delivery, Service};
+use crate::units::Duration;
+
+pub const RULE: Rule = Rule {
+    code: "BR027",
+    name: "burn-rate-unreachable",
+    level: Level::Warning,
+    summary: "A burn-rate alert condition or release gate that would need more than every request to fail",
+    docs: DOCS,
+    check: Check::Platform(check),
+};
+
+const DOCS: &str = r#"## What it checks
+Every objective of every SLO against the thresholds berrys derives from it. A burn-rate
+condition holds when the error ratio exceeds `factor × budget`: 14.4, 6, 3 and 1 times the
+budget for the 1h and 6h page conditions and the 1d and 3d ticket conditions of a 30-day
+window (13.44, 5.6, 2.8 and 0.93 over 28 days). The release gate of an analysed canary or
+blue-green service fails above `max_burn_rate` times the budget (by default the 1h page
+factor). A threshold of 100 % of requests or more is reported, with every such condition
+of the objective named. Objectives of 1 % or less are left to BR025, which reads them as
+fractions.
+
+## Why it matters
+No more than every request can fail, so such a condition never holds. An objective of 90 %
+leaves a budget of 10 %: the 1h page condition needs 144 % of requests to fail, a total
+outage pages only through the slower 6h condition, and a release gate at the default rate
+passes a version that fails every request. The alerts and the gate are rendered, reviewed
+and trusted, and cannot trigger. The usual cause is an objective written too low (`90`
+for `99.0`) or a `max_burn_rate` copied from a stricter service.
+
+## Example
+```toml
+[delivery.canary]
+strategy = "canary"
+
+[services.search]
+delivery = "canary"
+slo = { availability = 90 }     # budget 10 %: the 1h page condition and the gate need 144 %
+```
+
+## How to fix
+Raise the objective above the figure the help names, so every condition can hold; lower
+`max_burn_rate` below one over the budget for the gate. If a low objective is what the
+service promises, exempt it: `[[lint.exempt]]` with `rule = "BR027"` and the service.
+"#;
+
+/// One threshold of an objective, as the share of requests that must fail.
+struct Threshold {
+    what: String,
+    error_ratio: f64,
+    /// The factor of the budget it is, for the objective that makes it reachable.
+    factor: f64,
+    /// The release gate rather than an alert condition.
+    gate: bool,
+}
+
+/// The objectives of a service's SLO: its kind, value in percent and where it is written.
+fn objectives(service: &Service) -> Vec<(&'static str, f64, Range<usize>)> {
+    let Some(slo) = &service.slo else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if let Some(a) = &slo.availability {
+        out.push(("availability", *a.get_ref(), a.span()));
+    }
+    if let Some(l) = &slo.latency {
+        out.push(("latency", l.percentile, slo.span.clone()));
+    }
+    out
+}
+
+fn alert_thresholds(period: Duration, budget: f64) -> Vec<Threshold> {
+    let pairs: [(&str, &[BurnCondition; 2]); 2] = [("page", &PAGE), ("ticket", &TICKET)];
+    pairs
+        .iter()
+        .flat_map(|(alert, pair)| {
+            pair.iter().map(move |c| Threshold {
+                what: format!("the {} {alert} condition", c.long),
+                error_ratio: c.factor(period) * budget,
+                factor: c.factor(period),
+                gate: false,
+            })
+        })
+        .collect()
+}
+
+fn gate_threshold(delivery: &Delivery, period: Duration, budget: f64) -> Option<Threshold> {
+    if !*delivery.analysis.get_ref() {
+        return None;
+    }
+    let factor = delivery.max_burn_rate_for(period);
+    Some(Threshold {
+        what: "the release gate".to_string(),
+        error_ratio: factor * budget,
+        factor,
+        gate: true,
+    })
+}
+
+fn check(c: &Compiled) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for svc in c.platform.services.values() {
+        let Some(slo) = &svc.slo else { continue };
+        let period = *slo.window.get_ref();
+        for (kind, objective, span) in objectives(svc) {
+            // An objective written as a fraction is BR025's finding, with the cause named.
+            let budget = (100.0 - objective) / 100.0;
+            if budget <= 0.0 || super::percentage_out_of_scale::reads_as_fraction(objective) {
+                continue;
+            }
+            let gate = svc
+                .delivery
+                .as_ref()
+                .and_then(|d| gate_threshold(d, period, budget));
+            let dead: Vec<Threshold> = alert_thresholds(period, budget)
+                .into_iter()
+                .chain(gate)
+                .filter(|t| t.error_ratio >= 1.0)
+                .collect();
+            if dead.is_empty() {
+                continue;
+            }
+            out.push(finding(svc, kind, objective, span, budget, &dead));
+        }
+    }
+    out
+}
+
+fn finding(
+    svc: &Service,
+    kind: &str,
+    objective: f64,
+    span: Range<usize>,
+    budget: f64,
+    dead: &[Threshold],
+) -> Finding {
+    let name = svc.name.get_ref();
+    let needs: Vec<String> = dead
+        .iter()
+        .map(|t| format!("{} ({} %)", t.what, percent(t.error_ratio)))
+        .collect();
+    let mut finding = RULE.finding(
+        Some(name),
+        format!(
+            "`{name}`'s {kind} objective leaves a budget of {} %: {} would need more than every request to fail",
+            percent(budget),
+            and_list(&needs)
+        ),
+        span,
+        format!("{} % leaves {} %", percent(objective / 100.0), percent(budget)),
+    );
+    let mut help = Vec::new();
+    let largest = dead
+        .iter()
+        .filter(|t| !t.gate)
+        .map(|t| t.factor)
+        .reduce(f64::max);
+    if let Some(largest) = largest {
+        help.push(format!(
+            "raise the objective above {} % so every alert condition can hold",
+            percent(1.0 - 1.0 / largest)
+        ));
+    }
+    if dead.iter().any(|t| t.gate)
+        && let Some(delivery) = &svc.delivery
+    {
+        let (gate_span, gate_label) = match &delivery.max_burn_rate {
+            Some(m) => (
+                m.span(),
+                format!("fails above {} × the budget", m.get_ref()),
+            ),
+            None => (
+                delivery.span.clone(),
+                "gated at the 1h page factor by default".to_string(),
+            ),
+        };
+        finding = finding.label(gate_span, gate_label);
+        help.push(format!(
+            "set `max_burn_rate` below {} for the gate",
+            plain(1.0 / budget)
+        ));
+    }
+    finding.help(format!(
+        "{}; if the objective is meant, exempt `{name}` from BR027 in `[[lint.exempt]]`",
+        help.join(", or ")
+    ))
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// A figure without float noise: `10`, `6.9444`.
+fn plain(value: f64) -> String {
+    percent(value / 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ninety_percent_objective_loses_the_fast_page_condition_only() {
+        let thirty = Duration::from_secs(30 * 86_400);
+        let dead: Vec<String> = alert_thresholds(thirty, 0.1)
+            .into_iter()
+            .filter(|t| t.error_ratio >= 1.0)
+            .map(|t| t.what)
+            .collect();
+        assert_eq!(dead, ["the 1h page condition"]);
+        assert!(
+            alert_thresholds(thirty, 0.001)
+                .iter()
+                .all(|t| t.error_ratio < 1.0)
+        );
+    }
+}
