@@ -1,7 +1,7 @@
 //! The generated `prometheus/rules.test.yaml`, run by the real promtool against the
 //! generated rules: it passes as rendered, and fails when a rule it covers is broken — the
-//! ServiceDown alert that fires on one target of two, or waits longer than 2 minutes, and a
-//! burn-rate page that lost its threshold.
+//! ServiceDown alert that fires on one target of two, waits longer than 2 minutes or stays
+//! silent when no target is left, and a burn-rate page that lost its threshold.
 //!
 //! promtool ships with Prometheus; CI installs it and sets `BERRYS_REQUIRE_PROMTOOL=1`, so
 //! there a missing promtool fails instead of skipping.
@@ -117,6 +117,25 @@ fn service_down_on_one_target_of_two_fails_the_tests() {
         "a ServiceDown firing on one target down passed:\n{text}"
     );
     assert!(text.contains("ServiceDown"), "{text}");
+}
+
+#[test]
+fn service_down_silent_without_targets_fails_the_tests() {
+    if !promtool_available() {
+        return;
+    }
+    let (rules, tests) = rendered();
+    // `unless` keeps the every-target-down branch and drops the no-target one.
+    let broken = break_rule(
+        &rules,
+        "ServiceDown",
+        "api-gateway",
+        "\n      or\n",
+        "\n      unless\n",
+    );
+    let (ok, text) = promtool(&broken, &tests);
+    assert!(!ok, "a ServiceDown silent without targets passed:\n{text}");
+    assert!(text.contains("alertname: ServiceDown, time: 3m"), "{text}");
 }
 
 #[test]

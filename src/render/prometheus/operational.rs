@@ -256,12 +256,18 @@ impl Alerts<'_, '_> {
 
     /// Every target of the service down: the cause alert routing pages for, which
     /// silences its dependents' alerts. Pages whether or not the service is critical.
+    ///
+    /// No target at all (every pod gone, or none discovered) is down too: `up` then has no
+    /// series, so `absent` answers, aggregated to the same labels so the alert keeps one
+    /// identity whichever branch holds.
     fn service_down(&self) -> Result<Rule, RenderError> {
-        let expr = binary(
+        let every_target_down = binary(
             aggregate("max", false, &["namespace"], self.up()),
             "==",
             number(Ratio::int(0)),
         );
+        let no_target = aggregate("max", false, &["namespace"], call("absent", self.up()));
+        let expr = binary(every_target_down, "or", no_target);
         self.alert(SERVICE_DOWN, expr, "2m", "page", &self.context())
     }
 

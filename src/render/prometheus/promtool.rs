@@ -1,6 +1,7 @@
 //! Generated `promtool test rules` cases: for every SLO, a full outage pages within five
 //! minutes, errors at exactly the budget never page, and the page clears after recovery;
-//! for every service, one target of two down is no ServiceDown, both down is.
+//! for every service, one target of two down is no ServiceDown, both down is, and so is no
+//! target at all.
 
 use std::collections::BTreeMap;
 use std::ops::{Mul, Sub};
@@ -166,6 +167,8 @@ pub fn promtool_tests(compiled: &Compiled, rules: &[Rule]) -> Result<OutputFile,
             Ok(())
         };
         groups.push(group_text(series, &tests)?);
+        let no_series = |_: &mut Items<'_>| -> Result<(), RenderError> { Ok(()) };
+        groups.push(group_text(no_series, &no_target_tests(&downs))?);
     }
     if let Some(c) = &capacity {
         let mut series = |items: &mut Items<'_>| -> Result<(), RenderError> {
@@ -199,6 +202,11 @@ fn promtool_tests_whole(compiled: &Compiled, rules: &[Rule]) -> Result<Document,
             interval: "1m".to_string(),
             input_series: downs.iter().flat_map(service_down_series).collect(),
             alert_rule_test: down_tests.clone(),
+        });
+        groups.push(TestGroup {
+            interval: "1m".to_string(),
+            input_series: Vec::new(),
+            alert_rule_test: no_target_tests(&downs),
         });
     }
     let capacity = capacity_tests(compiled, rules);
@@ -271,6 +279,19 @@ fn service_down_series(alert: &ExpAlert<'_>) -> [Series; 2] {
 /// pending (under the 2 minutes of `for`); for five: every service's ServiceDown fires.
 fn service_down_tests<'a>(downs: &'a [ExpAlert<'a>]) -> Vec<AlertTest<'a>> {
     [("19m", &[][..]), ("21m", &[][..]), ("25m", downs)]
+        .into_iter()
+        .map(|(t, alerts)| AlertTest {
+            eval_time: t.to_string(),
+            alertname: SERVICE_DOWN.to_string(),
+            exp_alerts: alerts,
+        })
+        .collect()
+}
+
+/// No series of `up` at all (every pod gone, or none discovered): pending for the first
+/// minute, every service's ServiceDown fires once its 2 minutes have passed.
+fn no_target_tests<'a>(downs: &'a [ExpAlert<'a>]) -> Vec<AlertTest<'a>> {
+    [("1m", &[][..]), ("3m", downs)]
         .into_iter()
         .map(|(t, alerts)| AlertTest {
             eval_time: t.to_string(),
