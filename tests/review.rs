@@ -355,6 +355,56 @@ fn diff_exits_2_naming_the_side_that_does_not_compile() {
 }
 
 #[test]
+fn diff_names_an_alert_change_in_its_annotations_alone() {
+    // A runbook address changes every alert's `runbook_url` and nothing else.
+    let dir = tempfile::tempdir().unwrap();
+    let head = dir.path().join("head.toml");
+    let text = std::fs::read_to_string(diff_fixture("base")).unwrap();
+    std::fs::write(
+        &head,
+        text.replace(
+            "retention = \"30d\"\n",
+            "retention = \"30d\"\nrunbook_url = \"https://runbooks.example.com\"\n",
+        ),
+    )
+    .unwrap();
+    let run = |format: &str| {
+        let out = berrys()
+            .args(["diff", "--env", "base", "--format", format, "--base-file"])
+            .arg(diff_fixture("base"))
+            .arg("-f")
+            .arg(&head)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let human = run("human");
+    assert!(
+        human.contains("ServiceDown{service=api}") && human.contains("(`runbook_url` changed)"),
+        "{human}"
+    );
+    assert!(!human.contains("expression"), "{human}");
+    let report: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    let changed = report["environments"][0]["alerts"]["changed"]
+        .as_array()
+        .unwrap();
+    assert!(!changed.is_empty());
+    for c in changed {
+        assert_eq!(c["before"]["expr"], c["after"]["expr"]);
+        assert!(
+            c["before"]["annotations"].get("runbook_url").is_none(),
+            "{c}"
+        );
+        assert!(c["after"]["annotations"]["runbook_url"].is_string(), "{c}");
+    }
+}
+
+#[test]
 fn diff_of_an_environment_the_base_lacks_reports_it_added() {
     let dir = tempfile::tempdir().unwrap();
     let head = dir.path().join("head.toml");

@@ -169,6 +169,8 @@ pub struct AlertChanges {
 pub struct Alert {
     pub alert: String,
     pub labels: BTreeMap<String, String>,
+    /// What the person told reads: summary, description, runbook.
+    pub annotations: BTreeMap<String, String>,
     pub expr: String,
     #[serde(rename = "for")]
     pub for_: Option<String>,
@@ -526,14 +528,15 @@ fn alert_of(rule: &Rule) -> Alert {
     Alert {
         alert: rule.alert.clone().unwrap_or_default(),
         labels: rule.labels.clone(),
+        annotations: rule.annotations.clone(),
         expr: rule.expr.clone(),
         for_: rule.for_.clone(),
         thresholds: thresholds(&rule.expr),
     }
 }
 
-/// Alerts keyed by name and labels other than severity: a severity, expression or `for`
-/// that differs is a change of the same alert.
+/// Alerts keyed by name and labels other than severity: a severity, expression, `for` or
+/// annotation that differs is a change of the same alert.
 fn alert_changes(before: Option<&EnvSide<'_>>, after: Option<&EnvSide<'_>>) -> AlertChanges {
     let keyed = |e: Option<&EnvSide<'_>>| -> BTreeMap<String, Alert> {
         let mut map = BTreeMap::new();

@@ -1,7 +1,7 @@
 //! The human and markdown forms of a [`diff::Report`](super::diff::Report).
 
 use super::capacity::percent_cell;
-use super::diff::{Alert, Change, EnvDiff, Objective, Report};
+use super::diff::{Alert, AlertChange, Change, EnvDiff, Objective, Report};
 use super::table::{Block, Table, write};
 use super::{Format, number};
 
@@ -145,7 +145,7 @@ fn env_blocks(env: &EnvDiff) -> Vec<Block> {
     for c in &env.alerts.changed {
         let (before, mut after) = (alert_rule(&c.before), alert_rule(&c.after));
         if before == after {
-            after.push_str(" (expression changed)");
+            after.push_str(&format!(" ({} changed)", unseen_changes(c).join(", ")));
         }
         t.row(vec![
             "~ changed".into(),
@@ -224,6 +224,23 @@ fn alert_name(a: &Alert) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     format!("{}{{{}}}", a.alert, labels.join(", "))
+}
+
+/// What changed in an alert besides its severity, thresholds and `for`: the expression, and
+/// each annotation by name.
+fn unseen_changes(c: &AlertChange) -> Vec<String> {
+    let (a, b) = (&c.before.annotations, &c.after.annotations);
+    let mut changed = Vec::new();
+    if c.before.expr != c.after.expr {
+        changed.push("expression".to_string());
+    }
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    changed.extend(
+        keys.into_iter()
+            .filter(|k| a.get(*k) != b.get(*k))
+            .map(|k| code(k)),
+    );
+    changed
 }
 
 /// `page: > 14.4 × …, for 2m`: what decides when it fires.
