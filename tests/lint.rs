@@ -335,6 +335,35 @@ fn a_preview_larger_than_the_service_is_counted_in_the_quota() {
 }
 
 #[test]
+fn plaintext_secret_reads_alert_webhook_urls() {
+    let alerting =
+        std::fs::read_to_string(common::root().join("tests/fixtures/valid/alerting.toml")).unwrap();
+    let with_url = |url: &str| {
+        diagnostics(&text(
+            &alerting.replace("https://tickets.example.com/alertmanager", url),
+        ))
+        .into_iter()
+        .filter(|d| d.code == "BR008")
+        .collect::<Vec<_>>()
+    };
+    assert!(with_url("https://tickets.example.com/alertmanager").is_empty());
+    let slack = with_url("https://hooks.slack.com/services/T000/B000/XXXXXXXX");
+    assert_eq!(slack.len(), 1);
+    assert_eq!(
+        slack[0].message,
+        "the webhook of receiver `tickets` holds a Slack webhook URL in plain text"
+    );
+    assert!(slack[0].help.as_deref().unwrap().contains("api_url_secret"));
+    let query = with_url("https://tickets.example.com/hook?token=s3cr3t");
+    assert_eq!(
+        query[0].primary.text,
+        "a credential in its query, written into the Alertmanager configuration"
+    );
+    let password = with_url("https://bot:hunter2@tickets.example.com/hook");
+    assert!(password[0].message.contains("a password in a URL"));
+}
+
+#[test]
 fn reference_pool_accounting_matches_the_documented_example() {
     // agent-orchestrator: pool `default` (max 20) at 8 replicas + 2 surge, postgres 1000 − 10.
     let reference = common::reference();

@@ -5,12 +5,12 @@ pub const RULE: Rule = Rule {
     code: "BR008",
     name: "plaintext-secret",
     level: Level::Error,
-    summary: "An `env` value that looks like a credential, by its name (`*PASSWORD*`, `*TOKEN*`, `*_KEY`, …) or its value (a password in a URL, a private key, a token)",
+    summary: "An `env` value that looks like a credential, by its name (`*PASSWORD*`, `*TOKEN*`, `*_KEY`, …) or its value (a password in a URL, a private key, a token), or an alert webhook URL that carries one",
     docs: DOCS,
     check: Check::Platform(check),
 };
 
-const DOCS: &str = r#"## What it checks
+const DOCS: &str = r##"## What it checks
 The plain `env` variables of every service (after environment overrides), by name and by
 value.
 
@@ -30,11 +30,19 @@ A value that holds:
 Names like `KEYCLOAK_URL`, `LOG_LEVEL` or `TOKEN_TTL_SECONDS`-style settings with ordinary
 values are not findings on their value; plain URLs and hosts never are.
 
+The `url` of every `[alerting.receivers.<name>] webhook`, for the same values, for a
+credential in its query (`token`, `access_token`, `api_key`, `apikey`, `key`, `secret`,
+`signature`, `sig`, `password`, `auth`), and for the webhook URLs whose path is the
+credential: Slack incoming webhooks (`hooks.slack.com/services/…`), Discord
+(`discord.com/api/webhooks/…`) and Microsoft Teams (`….webhook.office.com`).
+
 ## Why it matters
 `env` values are written into the service's ConfigMap and the rendered YAML, which are
 committed, reviewed in pull requests and readable by anyone who can read ConfigMaps. A
 credential there is leaked to every clone of the repository and stays in its history after
-it is removed.
+it is removed. A webhook URL is written into `alertmanager/alertmanager.yaml` and the
+AlertmanagerConfig the same way; whoever has a Slack or Teams webhook URL can post to the
+channel.
 
 ## Example
 ```toml
@@ -50,9 +58,14 @@ Store the value in a Kubernetes Secret and reference it; berrys renders a `secre
 secrets = { DATABASE_PASSWORD = "api-db/password" }   # Secret `api-db`, key `password`
 ```
 
+For a Slack webhook use the Slack receiver, whose URL stays in a Secret:
+`slack = { channel = "#alerts", api_url_secret = "alertmanager-slack/url" }`. For another
+webhook keep the credential out of the URL: the Alertmanager berrys targets reads a webhook
+URL only from its configuration.
+
 Rotate the credential if it was ever committed. If the variable holds no secret
 (`TOKEN_TTL_SECONDS`), exempt it with a reason.
-"#;
+"##;
 
 /// Whether a variable name looks like it holds a credential.
 pub fn looks_like_credential(name: &str) -> bool {
@@ -177,7 +190,89 @@ fn check(c: &Compiled) -> Vec<Finding> {
             );
         }
     }
+    out.extend(webhook_findings(c));
     out
+}
+
+/// The alert webhooks whose URL carries a credential.
+fn webhook_findings(c: &Compiled) -> Vec<Finding> {
+    let Some(alerting) = &c.platform.raw.alerting else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (name, receiver) in &alerting.get_ref().receivers {
+        let Some(webhook) = &receiver.get_ref().webhook else {
+            continue;
+        };
+        let url = &webhook.get_ref().url;
+        let Some(kind) =
+            credential_in_value(url.get_ref()).or_else(|| credential_in_url(url.get_ref()))
+        else {
+            continue;
+        };
+        let help = if kind == SLACK_WEBHOOK {
+            "use the Slack receiver, whose URL stays in a Secret: `slack = { channel = \"#…\", api_url_secret = \"<secret>/<key>\" }`".to_string()
+        } else {
+            "keep the credential out of the URL (Alertmanager reads a webhook URL only from its configuration); if the URL is not secret, exempt BR008 with a reason".to_string()
+        };
+        out.push(
+            RULE.finding(
+                None,
+                format!(
+                    "the webhook of receiver `{}` holds {kind} in plain text",
+                    name.get_ref()
+                ),
+                url.span(),
+                format!("{kind}, written into the Alertmanager configuration"),
+            )
+            .help(help),
+        );
+    }
+    out
+}
+
+const SLACK_WEBHOOK: &str = "a Slack webhook URL";
+
+/// Query parameters that carry a credential.
+const CREDENTIAL_PARAMETERS: [&str; 10] = [
+    "token",
+    "access_token",
+    "api_key",
+    "apikey",
+    "key",
+    "secret",
+    "signature",
+    "sig",
+    "password",
+    "auth",
+];
+
+/// What credential a webhook URL carries besides [`credential_in_value`]'s: one in its
+/// query, or a path that is the credential itself.
+pub fn credential_in_url(url: &str) -> Option<&'static str> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let (address, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (host, path) = address.split_once('/').unwrap_or((address, ""));
+    let host = host.to_ascii_lowercase();
+    if host == "hooks.slack.com" && path.starts_with("services/") {
+        return Some(SLACK_WEBHOOK);
+    }
+    if matches!(host.as_str(), "discord.com" | "discordapp.com")
+        && path.starts_with("api/webhooks/")
+    {
+        return Some("a Discord webhook URL");
+    }
+    if host.ends_with(".webhook.office.com") {
+        return Some("a Microsoft Teams webhook URL");
+    }
+    let query = query.split('#').next().unwrap_or("");
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .any(|(key, value)| {
+            !value.is_empty() && CREDENTIAL_PARAMETERS.contains(&key.to_ascii_lowercase().as_str())
+        })
+        .then_some("a credential in its query")
 }
 
 #[cfg(test)]
@@ -234,6 +329,36 @@ mod tests {
             "redis://cache:6379/0",
         ] {
             assert_eq!(v(value), None, "{value}");
+        }
+    }
+
+    #[test]
+    fn webhook_urls() {
+        use super::credential_in_url as u;
+        assert_eq!(
+            u("https://hooks.slack.com/services/T000/B000/XXXXXXXX"),
+            Some("a Slack webhook URL")
+        );
+        assert_eq!(
+            u("https://discord.com/api/webhooks/1/abc"),
+            Some("a Discord webhook URL")
+        );
+        assert_eq!(
+            u("https://contoso.webhook.office.com/webhookb2/abc"),
+            Some("a Microsoft Teams webhook URL")
+        );
+        assert_eq!(
+            u("https://tickets.example.com/hook?team=a&Token=s3cr3t"),
+            Some("a credential in its query")
+        );
+        for url in [
+            "https://tickets.example.com/alertmanager",
+            "https://tickets.example.com/hook?team=platform&token=",
+            "https://tickets.example.com/hook#key=x",
+            "https://hooks.slack.com/",
+            "http://alert-bridge.monitoring.svc:9095/alert",
+        ] {
+            assert_eq!(u(url), None, "{url}");
         }
     }
 
