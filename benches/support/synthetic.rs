@@ -131,9 +131,20 @@ pub fn platform(n: usize, seed: u64) -> String {
             }
             stack.extend(services[d].hard.iter().copied());
         }
+        // Below 93.06 % over 30 days the fast page condition needs more than every request
+        // to fail (BR027): a service that deep degrades gracefully instead, its hard
+        // dependencies made soft.
+        if product < 0.9310 {
+            for d in std::mem::take(&mut services[i].hard) {
+                if !services[i].soft.contains(&d) {
+                    services[i].soft.push(d);
+                }
+            }
+            product = 1.0;
+        }
         let wanted: f64 = [0.9999, 0.9995, 0.999][rng.below(3)];
         // Hundredths of a percent, rounded down so the objective stays below the ceiling.
-        let hundredths = ((wanted.min(product) * 10_000.0).floor() as u32).clamp(5_000, 9_999);
+        let hundredths = ((wanted.min(product) * 10_000.0).floor() as u32).clamp(9_310, 9_999);
         objective[i] = Some(f64::from(hundredths) / 10_000.0);
         services[i].availability = Some(hundredths);
     }

@@ -51,42 +51,61 @@ service promises, exempt it: `[[lint.exempt]]` with `rule = "BR027"` and the ser
 
 /// One threshold of an objective, as the share of requests that must fail.
 struct Threshold {
-    what: String,
+    source: Source,
     error_ratio: f64,
     /// The factor of the budget it is, for the objective that makes it reachable.
     factor: f64,
-    /// The release gate rather than an alert condition.
-    gate: bool,
+}
+
+/// What a threshold belongs to; named only for a finding.
+#[derive(Clone, Copy)]
+enum Source {
+    /// An alert (`page`, `ticket`) condition, by its long window.
+    Alert(&'static str, Duration),
+    /// The release gate.
+    Gate,
+}
+
+impl Threshold {
+    fn what(&self) -> String {
+        match self.source {
+            Source::Alert(alert, long) => format!("the {long} {alert} condition"),
+            Source::Gate => "the release gate".to_string(),
+        }
+    }
+
+    fn is_gate(&self) -> bool {
+        matches!(self.source, Source::Gate)
+    }
 }
 
 /// The objectives of a service's SLO: its kind, value in percent and where it is written.
-fn objectives(service: &Service) -> Vec<(&'static str, f64, Range<usize>)> {
+fn objectives(service: &Service) -> [Option<(&'static str, f64, Range<usize>)>; 2] {
     let Some(slo) = &service.slo else {
-        return Vec::new();
+        return [None, None];
     };
-    let mut out = Vec::new();
-    if let Some(a) = &slo.availability {
-        out.push(("availability", *a.get_ref(), a.span()));
-    }
-    if let Some(l) = &slo.latency {
-        out.push(("latency", l.percentile, slo.span.clone()));
-    }
-    out
+    [
+        slo.availability
+            .as_ref()
+            .map(|a| ("availability", *a.get_ref(), a.span())),
+        slo.latency
+            .as_ref()
+            .map(|l| ("latency", l.percentile, slo.span.clone())),
+    ]
 }
 
-fn alert_thresholds(period: Duration, budget: f64) -> Vec<Threshold> {
-    let pairs: [(&str, &[BurnCondition; 2]); 2] = [("page", &PAGE), ("ticket", &TICKET)];
-    pairs
-        .iter()
-        .flat_map(|(alert, pair)| {
-            pair.iter().map(move |c| Threshold {
-                what: format!("the {} {alert} condition", c.long),
-                error_ratio: c.factor(period) * budget,
-                factor: c.factor(period),
-                gate: false,
-            })
-        })
-        .collect()
+fn alert_thresholds(period: Duration, budget: f64) -> [Threshold; 4] {
+    let threshold = |alert: &'static str, c: &BurnCondition| Threshold {
+        source: Source::Alert(alert, c.long),
+        error_ratio: c.factor(period) * budget,
+        factor: c.factor(period),
+    };
+    [
+        threshold("page", &PAGE[0]),
+        threshold("page", &PAGE[1]),
+        threshold("ticket", &TICKET[0]),
+        threshold("ticket", &TICKET[1]),
+    ]
 }
 
 fn gate_threshold(delivery: &Delivery, period: Duration, budget: f64) -> Option<Threshold> {
@@ -95,10 +114,9 @@ fn gate_threshold(delivery: &Delivery, period: Duration, budget: f64) -> Option<
     }
     let factor = delivery.max_burn_rate_for(period);
     Some(Threshold {
-        what: "the release gate".to_string(),
+        source: Source::Gate,
         error_ratio: factor * budget,
         factor,
-        gate: true,
     })
 }
 
@@ -107,7 +125,7 @@ fn check(c: &Compiled) -> Vec<Finding> {
     for svc in c.platform.services.values() {
         let Some(slo) = &svc.slo else { continue };
         let period = *slo.window.get_ref();
-        for (kind, objective, span) in objectives(svc) {
+        for (kind, objective, span) in objectives(svc).into_iter().flatten() {
             // An objective written as a fraction is BR025's finding, with the cause named.
             let budget = (100.0 - objective) / 100.0;
             if budget <= 0.0 || super::percentage_out_of_scale::reads_as_fraction(objective) {
@@ -142,7 +160,7 @@ fn finding(
     let name = svc.name.get_ref();
     let needs: Vec<String> = dead
         .iter()
-        .map(|t| format!("{} ({} %)", t.what, percent(t.error_ratio)))
+        .map(|t| format!("{} ({} %)", t.what(), percent(t.error_ratio)))
         .collect();
     let mut finding = RULE.finding(
         Some(name),
@@ -157,7 +175,7 @@ fn finding(
     let mut help = Vec::new();
     let largest = dead
         .iter()
-        .filter(|t| !t.gate)
+        .filter(|t| !t.is_gate())
         .map(|t| t.factor)
         .reduce(f64::max);
     if let Some(largest) = largest {
@@ -166,7 +184,7 @@ fn finding(
             percent(1.0 - 1.0 / largest)
         ));
     }
-    if dead.iter().any(|t| t.gate)
+    if dead.iter().any(Threshold::is_gate)
         && let Some(delivery) = &svc.delivery
     {
         let (gate_span, gate_label) = match &delivery.max_burn_rate {
@@ -215,7 +233,7 @@ mod tests {
         let dead: Vec<String> = alert_thresholds(thirty, 0.1)
             .into_iter()
             .filter(|t| t.error_ratio >= 1.0)
-            .map(|t| t.what)
+            .map(|t| t.what())
             .collect();
         assert_eq!(dead, ["the 1h page condition"]);
         assert!(
