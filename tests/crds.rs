@@ -319,6 +319,43 @@ fn without_the_operator_no_custom_resource_is_rendered() {
     }
 }
 
+/// An environment without the operator (and without Argo Rollouts) renders core Kubernetes
+/// only, while the platform's other environments keep their custom resources.
+#[test]
+fn an_environment_can_turn_the_operator_off() {
+    let path = common::root().join("tests/fixtures/valid/progressive-delivery.toml");
+    let rendered = render_all(&path);
+    let custom = |files: &[berrys::output::OutputFile]| -> Vec<String> {
+        files
+            .iter()
+            .filter(|f| f.path.starts_with("kubernetes/") || f.path.starts_with("prometheus/"))
+            .filter(|f| {
+                f.contents.contains("apiVersion: monitoring.coreos.com/")
+                    || f.contents.contains("apiVersion: argoproj.io/")
+            })
+            .map(|f| f.path.clone())
+            .collect()
+    };
+    for (origin, files) in &rendered {
+        let local = origin.ends_with("--env local");
+        assert_eq!(
+            custom(files).is_empty(),
+            local,
+            "{origin}: {:?}",
+            custom(files)
+        );
+        let storefront = files
+            .iter()
+            .find(|f| f.path == "kubernetes/storefront.yaml")
+            .unwrap();
+        let annotated = storefront
+            .contents
+            .contains("prometheus.io/scrape: \"true\"");
+        assert_eq!(annotated, local, "{origin}: scrape annotations");
+    }
+    assert!(rendered.iter().any(|(o, _)| o.ends_with("--env local")));
+}
+
 /// The Argo Rollouts objects are read as strictly: a misspelt strategy or metric field fails.
 #[test]
 fn the_argo_rollouts_schemas_are_strict() {

@@ -176,6 +176,8 @@ pub struct RawEnvironment {
     pub image_pull_policy: Option<Sp<String>>,
     pub ingress_class: Option<Sp<String>>,
     pub progressive_delivery: Option<Sp<bool>>,
+    /// `[observability] operator` for this environment's cluster.
+    pub operator: Option<Sp<bool>>,
     /// Only the names matter here: overrides are merged into the document tree before the
     /// environment's model is built, so their values keep their own spans.
     #[serde(default)]

@@ -144,7 +144,11 @@ pub fn resolve(
         .as_ref()
         .map(|q| sp(q.span(), resources(&mut r.diags, q.get_ref())));
 
-    let observability = observability(&mut r, &raw.observability);
+    let mut observability = observability(&mut r, &raw.observability);
+    // A local cluster often has no Prometheus operator where production has one.
+    if let Some(operator) = environment.and_then(|e| e.operator.as_ref()) {
+        observability.operator = *operator.get_ref();
+    }
     check_tiers(&mut r, raw);
     delivery::check_delivery_profiles(&mut r, raw);
     let rate_limits = rate_limits(&mut r, raw);
