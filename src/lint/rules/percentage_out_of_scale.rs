@@ -58,12 +58,12 @@ fn check(c: &Compiled) -> Vec<Finding> {
     out
 }
 
-/// A finding when `value` reads as a fraction of one.
 /// A percentage in (0, 1]: almost certainly a fraction (BR027 leaves these to this rule).
 pub fn reads_as_fraction(percent: f64) -> bool {
     percent > 0.0 && percent <= 1.0
 }
 
+/// A finding when `value` reads as a fraction of one.
 fn fraction(service: &str, what: &str, value: &Sp<f64>) -> Option<Finding> {
     let v = *value.get_ref();
     if !reads_as_fraction(v) {
