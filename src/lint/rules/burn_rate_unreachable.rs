@@ -31,7 +31,9 @@ leaves a budget of 10 %: the 1h page condition needs 144 % of requests to fail, 
 outage pages only through the slower 6h condition, and a release gate at the default rate
 passes a version that fails every request. The alerts and the gate are rendered, reviewed
 and trusted, and cannot trigger. The usual cause is an objective written too low (`90`
-for `99.0`) or a `max_burn_rate` copied from a stricter service.
+for `99.0`) or a `max_burn_rate` copied from a stricter service. A latency objective of
+90 % (a p90 target) is in the same place: its fast page cannot hold either, and it pages
+only through the 6h condition.
 
 ## Example
 ```toml
