@@ -364,6 +364,30 @@ fn plaintext_secret_reads_alert_webhook_urls() {
 }
 
 #[test]
+fn a_tier_only_an_environment_uses_is_not_unused() {
+    let rule = berrys::lint::lookup("BR017").unwrap();
+    let passes = std::fs::read_to_string(fixture(rule, "passes")).unwrap();
+    let large = "\n[scaling.large]\nmin_replicas = 3\nmax_replicas = 4\ncpu_target = 70\nscale_down = { stabilization = \"300s\", max_percent = 50, period = \"60s\" }\n";
+    let unused = format!("{passes}{large}");
+    let found = diagnostics(&text(&unused));
+    assert_eq!(codes(&found), BTreeSet::from(["BR017".to_string()]));
+    // production moves api to the tier: used there, so nowhere unused.
+    let used =
+        format!("{unused}\n[environments.production]\nservices.api = {{ scaling = \"large\" }}\n");
+    assert!(
+        diagnostics(&text(&used)).is_empty(),
+        "{:?}",
+        diagnostics(&text(&used))
+    );
+    // Linted alone, the file as written does not use it.
+    let base_only = match check(&text(&used), Envs::One(None), TODAY) {
+        Ok(linted) => linted.findings,
+        Err(e) => panic!("{e:?}"),
+    };
+    assert_eq!(codes(&base_only), BTreeSet::from(["BR017".to_string()]));
+}
+
+#[test]
 fn reference_pool_accounting_matches_the_documented_example() {
     // agent-orchestrator: pool `default` (max 20) at 8 replicas + 2 surge, postgres 1000 − 10.
     let reference = common::reference();

@@ -45,7 +45,7 @@ fn compiling_fixtures() -> Vec<PathBuf> {
 
 fn rule(code: &str) -> fn(&berrys::Compiled) -> Vec<lint::Finding> {
     match lint::lookup(code).map(|r| &r.check) {
-        Some(lint::Check::Platform(check)) => *check,
+        Some(lint::Check::Platform(check) | lint::Check::EveryEnvironment(check)) => *check,
         _ => panic!("{code} is not a platform rule"),
     }
 }

@@ -60,6 +60,9 @@ pub enum Check {
     Compile,
     /// A policy over one compiled environment.
     Platform(fn(&Compiled) -> Vec<Finding>),
+    /// A policy over one compiled environment whose finding stands only when every linted
+    /// environment reports it: a definition one environment's overrides use is not unused.
+    EveryEnvironment(fn(&Compiled) -> Vec<Finding>),
     /// Computed from the exemptions once every environment is linted.
     Exemptions,
 }
@@ -345,7 +348,7 @@ pub fn lint(compiled: &[Compiled], config: &Config, today: &str) -> Vec<Diagnost
         let mut used = vec![false; config.exemptions.len()];
         let mut out = Vec::new();
         for rule in RULES {
-            let Check::Platform(check) = rule.check else {
+            let (Check::Platform(check) | Check::EveryEnvironment(check)) = rule.check else {
                 continue;
             };
             let Some(severity) = config.level(rule).severity() else {
@@ -400,6 +403,10 @@ pub fn lint(compiled: &[Compiled], config: &Config, today: &str) -> Vec<Diagnost
         }
     }
     let mut out = diagnostic::merge_and_sort(out);
+    out.retain(|d| {
+        let every = lookup(&d.code).is_some_and(|r| matches!(r.check, Check::EveryEnvironment(_)));
+        !every || d.envs.len() == compiled.len()
+    });
     diagnostic::mark_everywhere(&mut out, compiled.len());
     out
 }

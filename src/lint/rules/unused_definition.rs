@@ -11,14 +11,19 @@ pub const RULE: Rule = Rule {
     level: Level::Warning,
     summary: "A tier, pool, datastore, delivery profile, receiver or team nobody uses",
     docs: DOCS,
-    check: Check::Platform(check),
+    check: Check::EveryEnvironment(check),
 };
 
 const DOCS: &str = r#"## What it checks
 Every `[scaling.<tier>]`, `[rate_limits.<tier>]`, `[pools.<profile>]`,
 `[datastores.<name>]`, `[delivery.<profile>]` and `[alerting.teams.<team>]`: at least one
-service (after environment overrides) must use it. Every `[alerting.receivers.<name>]`:
-at least one route (`[alerting.routes]` or a team's) must name it.
+service must use it. Every `[alerting.receivers.<name>]`: at least one route
+(`[alerting.routes]` or a team's) must name it.
+
+A definition is reported only when it is unused in every environment linted: the file as
+written and each environment with its overrides. A tier only production's
+`services.api = { scaling = "large" }` uses is used. With `--env`, the environment named
+is the only one judged.
 
 ## Why it matters
 An unused definition is either dead configuration that readers must still understand and
