@@ -100,7 +100,7 @@ pub fn compile(source: &SourceFile, envs: Envs<'_>) -> Result<Vec<Compiled>, Com
     //    shares the base document. Meanwhile this thread frees the spanned tree, which
     //    allocated it: at 10,000 services it is the largest thing in memory.
     let env_raws = parallel::each(&selected, |env| match env.as_deref() {
-        Some(e) if model::has_service_overrides(&doc, e) => {
+        Some(e) if model::has_overrides(&doc, e) => {
             deserialize(&model::apply_environment(&doc, e)).map(Arc::new)
         }
         _ => Ok(Arc::clone(&base_raw)),
@@ -199,7 +199,7 @@ pub fn beyond_schema_errors(
     let mut later = Vec::new();
     for env in selected.iter().map(Option::as_deref) {
         let env_raw = match env {
-            Some(e) if model::has_service_overrides(&pruned, e) => {
+            Some(e) if model::has_overrides(&pruned, e) => {
                 deserialize(&model::apply_environment(&pruned, e)).map(Arc::new)
             }
             _ => Ok(Arc::clone(&raw)),

@@ -156,6 +156,47 @@ fn every_routing_test_reaches_its_receiver() {
     }
 }
 
+/// An environment's own `[alerting]` routes its alerts: local sends the platform's pages to
+/// the ticket webhook, the team keeps its own page route, and every other environment still
+/// pages on call; amtool agrees with the routing tests of each, and nothing is unused.
+#[test]
+fn an_environment_routes_its_own_pages() {
+    let text = format!(
+        "{}\n[environments.local.alerting.routes]\npage = \"tickets\"\n",
+        std::fs::read_to_string(common::root().join(FIXTURE)).unwrap()
+    );
+    let source = berrys::source::SourceFile::new("platform.toml", &text);
+    let linted = berrys::check(&source, berrys::Envs::All, "2026-11-22").unwrap();
+    assert!(linted.findings.is_empty(), "{:?}", linted.findings);
+    let local_only =
+        berrys::check(&source, berrys::Envs::One(Some("local")), "2026-11-22").unwrap();
+    assert!(local_only.findings.is_empty(), "{:?}", local_only.findings);
+    let dir = tempfile::tempdir().unwrap();
+    for compiled in &linted.compiled {
+        let env = compiled.platform.env.as_str();
+        let files = berrys::render::render(compiled).unwrap();
+        let tests = file(&files, "alertmanager/routing-tests.yaml").unwrap();
+        let cases: Value = serde_saphyr::from_str(tests).unwrap();
+        let page_of = |service: &str| {
+            cases["tests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["service"] == service && c["severity"] == "page")
+                .map(|c| c["receiver"].as_str().unwrap().to_string())
+                .unwrap()
+        };
+        let expected = if env == "local" { "tickets" } else { "oncall" };
+        assert_eq!(page_of("api-gateway"), expected, "{env}");
+        assert_eq!(page_of("agent-orchestrator"), "agents-oncall", "{env}");
+        if available("amtool") {
+            let config = file(&files, "alertmanager/alertmanager.yaml").unwrap();
+            let (_, failed) = failing_cases(dir.path(), config, tests);
+            assert!(failed.is_empty(), "{env}:\n{}", failed.join("\n"));
+        }
+    }
+}
+
 /// The routing tests can fail: with the team's page route sent elsewhere, the team's
 /// page cases fail and only those.
 #[test]

@@ -388,6 +388,26 @@ fn a_tier_only_an_environment_uses_is_not_unused() {
 }
 
 #[test]
+fn a_receiver_only_an_environment_defines_and_nobody_routes_to_is_unused() {
+    let alerting =
+        std::fs::read_to_string(common::root().join("tests/fixtures/valid/alerting.toml")).unwrap();
+    let with = |extra: &str| diagnostics(&text(&format!("{alerting}\n{extra}")));
+    let spare = "[environments.local.alerting.receivers.spare]\nwebhook = { url = \"https://spare.example.com/hook\" }\n";
+    let found = with(spare);
+    assert_eq!(codes(&found), BTreeSet::from(["BR017".to_string()]));
+    assert_eq!(
+        found[0].message,
+        "receiver `spare` is not named by any route"
+    );
+    assert!(
+        found[0].everywhere,
+        "the file's receivers are judged once for all environments"
+    );
+    let routed = format!("{spare}[environments.local.alerting.routes]\ninfo = \"spare\"\n");
+    assert!(with(&routed).is_empty(), "{:?}", with(&routed));
+}
+
+#[test]
 fn reference_pool_accounting_matches_the_documented_example() {
     // agent-orchestrator: pool `default` (max 20) at 8 replicas + 2 surge, postgres 1000 − 10.
     let reference = common::reference();

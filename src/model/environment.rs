@@ -1,52 +1,74 @@
-//! Environments: their service overrides merged over the document tree, and their names.
+//! Environments: their service and alerting overrides merged over the document tree, and
+//! their names.
 
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::RawDocument;
 
-/// The `environments.<env>.services` table, if the environment overrides services.
-fn service_overrides<'d, 'a>(doc: &'d Spanned<DeTable<'a>>, env: &str) -> Option<&'d DeTable<'a>> {
+/// A table of `environments.<env>` (`services`, `alerting`), if the environment has it.
+fn env_table<'d, 'a>(
+    doc: &'d Spanned<DeTable<'a>>,
+    env: &str,
+    key: &str,
+) -> Option<&'d DeTable<'a>> {
     doc.get_ref()
         .get("environments")
         .and_then(|e| e.get_ref().as_table())
         .and_then(|envs| envs.get(env))
         .and_then(|e| e.get_ref().as_table())
-        .and_then(|e| e.get("services"))
+        .and_then(|e| e.get(key))
         .and_then(|s| s.get_ref().as_table())
 }
 
-/// Whether an environment overrides any service (its document differs from the base one).
-pub fn has_service_overrides(doc: &Spanned<DeTable<'_>>, env: &str) -> bool {
-    service_overrides(doc, env).is_some_and(|s| !s.is_empty())
+/// Whether an environment overrides a service or the alerting (its document differs from
+/// the base one).
+pub fn has_overrides(doc: &Spanned<DeTable<'_>>, env: &str) -> bool {
+    env_table(doc, env, "services").is_some_and(|s| !s.is_empty())
+        || env_table(doc, env, "alerting").is_some()
 }
 
-/// Merges `environments.<env>.services.<svc>` tables over `services.<svc>` in the document
-/// tree: tables merge by key, scalars and arrays replace. Values keep the spans of the place
-/// they were written, so diagnostics in an environment point at the override.
+/// Merges `environments.<env>.services.<svc>` tables over `services.<svc>`, and
+/// `environments.<env>.alerting` over `alerting`, in the document tree: tables merge by
+/// key, scalars and arrays replace. Values keep the spans of the place they were written,
+/// so diagnostics in an environment point at the override.
 pub fn apply_environment<'a>(doc: &Spanned<DeTable<'a>>, env: &str) -> Spanned<DeTable<'a>> {
     let mut root = doc.clone();
     let overrides: Vec<(Spanned<std::borrow::Cow<'a, str>>, Spanned<DeValue<'a>>)> =
-        service_overrides(doc, env)
+        env_table(doc, env, "services")
             .map(|s| s.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default();
-    if overrides.is_empty() {
-        return root;
-    }
-    let Some(services) = root
+    if let Some(services) = root
         .get_mut()
         .get_mut("services")
         .and_then(|s| match s.get_mut() {
             DeValue::Table(t) => Some(t),
             _ => None,
         })
-    else {
-        return root;
-    };
-    for (name, value) in overrides {
-        // An override of a service that does not exist is reported by the base check.
-        if let Some(target) = services.get_mut(name.get_ref().as_ref()) {
-            merge_value(target, value);
+    {
+        for (name, value) in overrides {
+            // An override of a service that does not exist is reported by the base check.
+            if let Some(target) = services.get_mut(name.get_ref().as_ref()) {
+                merge_value(target, value);
+            }
+        }
+    }
+    let alerting = doc
+        .get_ref()
+        .get("environments")
+        .and_then(|e| e.get_ref().as_table())
+        .and_then(|envs| envs.get(env))
+        .and_then(|e| e.get_ref().as_table())
+        .and_then(|e| e.get_key_value("alerting"))
+        .filter(|(_, v)| v.get_ref().as_table().is_some())
+        .map(|(k, v)| (k.clone(), v.clone()));
+    if let Some((key, value)) = alerting {
+        let table = root.get_mut();
+        match table.get_mut("alerting") {
+            Some(target) => merge_value(target, value),
+            None => {
+                table.insert(key, value);
+            }
         }
     }
     root

@@ -22,7 +22,7 @@ pub use delivery::{
     ANALYSIS_WINDOW, BlueGreen, Canary, Delivery, PeakPods, Strategy, Traffic, peak_pods,
     rolling_surge,
 };
-pub use environment::{apply_environment, environment_names, has_service_overrides};
+pub use environment::{apply_environment, environment_names, has_overrides};
 pub use raw::{RawDocument, Sp};
 pub use resolve::resolve;
 
@@ -57,6 +57,9 @@ pub struct Platform {
     /// checks that need what the model resolves away. Shared between environments that
     /// override no service.
     pub raw: Arc<RawDocument>,
+    /// The document as written, without any environment's overrides: what the whole file
+    /// defines and uses, whichever environment this is.
+    pub base_raw: Arc<RawDocument>,
 }
 
 #[derive(Debug, Clone)]

@@ -178,6 +178,9 @@ pub struct RawEnvironment {
     pub progressive_delivery: Option<Sp<bool>>,
     /// `[observability] operator` for this environment's cluster.
     pub operator: Option<Sp<bool>>,
+    /// A partial `[alerting]`, merged over the platform's into the document tree like the
+    /// service overrides; kept typed here so that what it routes to counts as used.
+    pub alerting: Option<Sp<RawAlerting>>,
     /// Only the names matter here: overrides are merged into the document tree before the
     /// environment's model is built, so their values keep their own spans.
     #[serde(default)]

@@ -2,8 +2,9 @@ use std::collections::BTreeSet;
 
 use crate::graph::Compiled;
 use crate::lint::{Check, Finding, Level, Rule};
+use crate::model::Sp;
 use crate::model::alerting::NONE_RECEIVER;
-use crate::model::raw::{RawDelivery, RawScaling};
+use crate::model::raw::{RawAlerting, RawDelivery, RawScaling};
 
 pub const RULE: Rule = Rule {
     code: "BR017",
@@ -17,8 +18,9 @@ pub const RULE: Rule = Rule {
 const DOCS: &str = r#"## What it checks
 Every `[scaling.<tier>]`, `[rate_limits.<tier>]`, `[pools.<profile>]`,
 `[datastores.<name>]`, `[delivery.<profile>]` and `[alerting.teams.<team>]`: at least one
-service must use it. Every `[alerting.receivers.<name>]`: at least one route
-(`[alerting.routes]` or a team's) must name it.
+service must use it. Every `[alerting.receivers.<name>]`, the platform's or an
+environment's: at least one route of the file (`[alerting.routes]`, a team's, or an
+environment's `alerting`) must name it.
 
 A definition is reported only when it is unused in every environment linted: the file as
 written and each environment with its overrides. A tier only production's
@@ -128,24 +130,43 @@ fn check(c: &Compiled) -> Vec<Finding> {
         for key in alerting.teams.keys() {
             unused("team", "alerting.teams", key, &teams);
         }
-        out.extend(unused_receivers(c));
     }
+    out.extend(unused_receivers(c));
     out
 }
 
-/// Receivers that no route names: a team's routes count whether or not a service is in
-/// the team (the team itself is reported then).
+/// The receivers one `[alerting]` table, or an environment's partial one, routes to.
+fn routed_by(alerting: &RawAlerting) -> impl Iterator<Item = &str> {
+    alerting
+        .routes
+        .iter()
+        .map(Sp::get_ref)
+        .chain(alerting.teams.values().map(Sp::get_ref))
+        .flat_map(|r| [&r.page, &r.ticket, &r.info])
+        .flatten()
+        .map(|name| name.get_ref().as_str())
+}
+
+/// Receivers that no route of the file names: the platform's `[alerting]` and every
+/// environment's own, whichever environment is linted (each reports the same, so the
+/// finding stands everywhere). A team's routes count whether or not a service is in the
+/// team (the team itself is reported then).
 fn unused_receivers(c: &Compiled) -> Vec<Finding> {
-    let (Some(alerting), Some(raw)) = (&c.platform.alerting, &c.platform.raw.alerting) else {
-        return Vec::new();
-    };
-    let routed: BTreeSet<&str> = alerting
-        .route_references()
-        .map(|r| r.get_ref().as_str())
+    let raw = &c.platform.base_raw;
+    let tables: Vec<&RawAlerting> = raw
+        .alerting
+        .iter()
+        .map(Sp::get_ref)
+        .chain(
+            raw.environments
+                .values()
+                .filter_map(|e| e.get_ref().alerting.as_ref().map(Sp::get_ref)),
+        )
         .collect();
-    raw.get_ref()
-        .receivers
-        .keys()
+    let routed: BTreeSet<&str> = tables.iter().flat_map(|a| routed_by(a)).collect();
+    tables
+        .iter()
+        .flat_map(|a| a.receivers.keys())
         .filter(|k| k.get_ref() != NONE_RECEIVER && !routed.contains(k.get_ref().as_str()))
         .map(|key| {
             RULE.finding(

@@ -111,7 +111,7 @@ impl<'r> Resolver<'r> {
 /// The model is returned even when there are problems (with unresolved references left
 /// out), so that later phases can still report theirs in the same run.
 pub fn resolve(
-    base_raw: &RawDocument,
+    base_raw: &Arc<RawDocument>,
     env_raw: Arc<RawDocument>,
     env: Option<&str>,
 ) -> (Platform, Vec<Diagnostic>) {
@@ -205,6 +205,7 @@ pub fn resolve(
         secret_store: secret_store(&mut r, raw),
         alerting,
         raw: Arc::clone(&env_raw),
+        base_raw: Arc::clone(base_raw),
     };
     (platform, r.diags)
 }
