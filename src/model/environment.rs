@@ -6,17 +6,22 @@ use toml::de::{DeTable, DeValue};
 
 use super::RawDocument;
 
+/// The `environments.<env>` table.
+fn env_entry<'d, 'a>(doc: &'d Spanned<DeTable<'a>>, env: &str) -> Option<&'d DeTable<'a>> {
+    doc.get_ref()
+        .get("environments")
+        .and_then(|e| e.get_ref().as_table())
+        .and_then(|envs| envs.get(env))
+        .and_then(|e| e.get_ref().as_table())
+}
+
 /// A table of `environments.<env>` (`services`, `alerting`), if the environment has it.
 fn env_table<'d, 'a>(
     doc: &'d Spanned<DeTable<'a>>,
     env: &str,
     key: &str,
 ) -> Option<&'d DeTable<'a>> {
-    doc.get_ref()
-        .get("environments")
-        .and_then(|e| e.get_ref().as_table())
-        .and_then(|envs| envs.get(env))
-        .and_then(|e| e.get_ref().as_table())
+    env_entry(doc, env)
         .and_then(|e| e.get(key))
         .and_then(|s| s.get_ref().as_table())
 }
@@ -53,12 +58,7 @@ pub fn apply_environment<'a>(doc: &Spanned<DeTable<'a>>, env: &str) -> Spanned<D
             }
         }
     }
-    let alerting = doc
-        .get_ref()
-        .get("environments")
-        .and_then(|e| e.get_ref().as_table())
-        .and_then(|envs| envs.get(env))
-        .and_then(|e| e.get_ref().as_table())
+    let alerting = env_entry(doc, env)
         .and_then(|e| e.get_key_value("alerting"))
         .filter(|(_, v)| v.get_ref().as_table().is_some())
         .map(|(k, v)| (k.clone(), v.clone()));

@@ -55,7 +55,7 @@ pub struct Platform {
     pub alerting: Option<alerting::Alerting>,
     /// The document as written (with this environment's service overrides merged), for
     /// checks that need what the model resolves away. Shared between environments that
-    /// override no service.
+    /// override neither a service nor the alerting.
     pub raw: Arc<RawDocument>,
     /// The document as written, without any environment's overrides: what the whole file
     /// defines and uses, whichever environment this is.
