@@ -354,35 +354,37 @@ fn diff_exits_2_naming_the_side_that_does_not_compile() {
     );
 }
 
-#[test]
-fn diff_names_an_alert_change_in_its_annotations_alone() {
-    // A runbook address changes every alert's `runbook_url` and nothing else.
+/// `berrys diff` of the base fixture against itself with `edit.0` replaced by `edit.1`, in
+/// environment `env`: its output, the command having succeeded.
+fn diff_of_edited_base(edit: (&str, &str), env: &str, format: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let head = dir.path().join("head.toml");
     let text = std::fs::read_to_string(diff_fixture("base")).unwrap();
-    std::fs::write(
-        &head,
-        text.replace(
-            "retention = \"30d\"\n",
-            "retention = \"30d\"\nrunbook_url = \"https://runbooks.example.com\"\n",
-        ),
-    )
-    .unwrap();
-    let run = |format: &str| {
-        let out = berrys()
-            .args(["diff", "--env", "base", "--format", format, "--base-file"])
-            .arg(diff_fixture("base"))
-            .arg("-f")
-            .arg(&head)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    assert!(text.contains(edit.0), "no `{}` in the base", edit.0);
+    std::fs::write(&head, text.replace(edit.0, edit.1)).unwrap();
+    let out = berrys()
+        .args(["diff", "--env", env, "--format", format, "--base-file"])
+        .arg(diff_fixture("base"))
+        .arg("-f")
+        .arg(&head)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn diff_names_an_alert_change_in_its_annotations_alone() {
+    // A runbook address changes every alert's `runbook_url` and nothing else.
+    let runbook = (
+        "retention = \"30d\"\n",
+        "retention = \"30d\"\nrunbook_url = \"https://runbooks.example.com\"\n",
+    );
+    let run = |format: &str| diff_of_edited_base(runbook, "base", format);
     let human = run("human");
     assert!(
         human.contains("ServiceDown{service=api}") && human.contains("(`runbook_url` changed)"),
@@ -406,34 +408,12 @@ fn diff_names_an_alert_change_in_its_annotations_alone() {
 
 #[test]
 fn diff_of_an_environment_the_base_lacks_reports_it_added() {
-    let dir = tempfile::tempdir().unwrap();
-    let head = dir.path().join("head.toml");
-    let text = std::fs::read_to_string(diff_fixture("base")).unwrap();
-    std::fs::write(
-        &head,
-        text.replace("[environments.production]", "[environments.staging]\nreplicas = 1\nautoscaling = false\n\n[environments.production]"),
-    )
-    .unwrap();
-    let out = berrys()
-        .args([
-            "diff",
-            "--format",
-            "json",
-            "--env",
-            "staging",
-            "--base-file",
-        ])
-        .arg(diff_fixture("base"))
-        .arg("-f")
-        .arg(&head)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let staging = (
+        "[environments.production]",
+        "[environments.staging]\nreplicas = 1\nautoscaling = false\n\n[environments.production]",
     );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&diff_of_edited_base(staging, "staging", "json")).unwrap();
     assert_eq!(report["environments"][0]["environment"], "staging");
     assert_eq!(report["environments"][0]["status"], "added");
     assert_eq!(

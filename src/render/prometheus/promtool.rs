@@ -275,12 +275,11 @@ fn service_down_series(alert: &ExpAlert<'_>) -> [Series; 2] {
     [up("a", "1x19 0x20"), up("b", "1x9 0x30")]
 }
 
-/// One target of two down for nine minutes: silent; both down for one minute: still
-/// pending (under the 2 minutes of `for`); for five: every service's ServiceDown fires.
-fn service_down_tests<'a>(downs: &'a [ExpAlert<'a>]) -> Vec<AlertTest<'a>> {
-    [("19m", &[][..]), ("21m", &[][..]), ("25m", downs)]
-        .into_iter()
-        .map(|(t, alerts)| AlertTest {
+/// ServiceDown tests at each evaluation time, expecting those alerts then.
+fn service_down_at<'a>(times: &[(&str, &'a [ExpAlert<'a>])]) -> Vec<AlertTest<'a>> {
+    times
+        .iter()
+        .map(|&(t, alerts)| AlertTest {
             eval_time: t.to_string(),
             alertname: SERVICE_DOWN.to_string(),
             exp_alerts: alerts,
@@ -288,17 +287,16 @@ fn service_down_tests<'a>(downs: &'a [ExpAlert<'a>]) -> Vec<AlertTest<'a>> {
         .collect()
 }
 
+/// One target of two down for nine minutes: silent; both down for one minute: still
+/// pending (under the 2 minutes of `for`); for five: every service's ServiceDown fires.
+fn service_down_tests<'a>(downs: &'a [ExpAlert<'a>]) -> Vec<AlertTest<'a>> {
+    service_down_at(&[("19m", &[]), ("21m", &[]), ("25m", downs)])
+}
+
 /// No series of `up` at all (every pod gone, or none discovered): pending for the first
 /// minute, every service's ServiceDown fires once its 2 minutes have passed.
 fn no_target_tests<'a>(downs: &'a [ExpAlert<'a>]) -> Vec<AlertTest<'a>> {
-    [("1m", &[][..]), ("3m", downs)]
-        .into_iter()
-        .map(|(t, alerts)| AlertTest {
-            eval_time: t.to_string(),
-            alertname: SERVICE_DOWN.to_string(),
-            exp_alerts: alerts,
-        })
-        .collect()
+    service_down_at(&[("1m", &[]), ("3m", downs)])
 }
 
 /// The capacity alerts' test group: each quota resource and each datastore at half of its
