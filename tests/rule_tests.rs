@@ -230,3 +230,103 @@ fn a_connections_alert_that_fires_at_half_fails_the_tests() {
     assert!(!ok, "a connections alert firing at 50 % passed:\n{text}");
     assert!(text.contains("DatastoreConnectionsHigh"), "{text}");
 }
+
+/// The reference's rules for production (namespace `berrys`) and for a staging environment
+/// in `berrys-staging`, both loaded into one promtool run: staging's api-gateway answers
+/// every request with a 500, production has no traffic at all. Only staging's alerts fire,
+/// and every recorded SLO series exists once per environment (none written by both).
+fn two_environments_test(staging_rules: &str, production_rules: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("staging.yaml"), staging_rules).unwrap();
+    std::fs::write(dir.path().join("production.yaml"), production_rules).unwrap();
+    let slos = production_rules.matches("- record: slo:objective:ratio\n").count();
+    assert!(slos >= 5, "the reference has SLOs to record");
+    let test = format!(
+        r#"rule_files: [staging.yaml, production.yaml]
+evaluation_interval: 1m
+tests:
+- interval: 1m
+  input_series:
+  - series: 'http_requests_total{{namespace="berrys-staging", service="api-gateway", code="500"}}'
+    values: 0+600x60
+  promql_expr_test:
+  - expr: count by (namespace, alertname) (ALERTS{{alertstate="firing", alertname=~"ErrorBudgetBurn.*|High5xxRatio"}})
+    eval_time: 40m
+    exp_samples:
+    - labels: '{{alertname="ErrorBudgetBurnFast", namespace="berrys-staging"}}'
+      value: 1
+    - labels: '{{alertname="ErrorBudgetBurnSlow", namespace="berrys-staging"}}'
+      value: 1
+    - labels: '{{alertname="High5xxRatio", namespace="berrys-staging"}}'
+      value: 1
+  - expr: count by (namespace) (slo:objective:ratio)
+    eval_time: 1m
+    exp_samples:
+    - labels: '{{namespace="berrys"}}'
+      value: {slos}
+    - labels: '{{namespace="berrys-staging"}}'
+      value: {slos}
+  - expr: count by (namespace) (slo:sli_error:ratio_rate5m)
+    eval_time: 10m
+    exp_samples:
+    - labels: '{{namespace="berrys-staging"}}'
+      value: 1
+"#
+    );
+    std::fs::write(dir.path().join("two.test.yaml"), test).unwrap();
+    let out = Command::new("promtool")
+        .args(["test", "rules", "two.test.yaml"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// The reference with a staging environment in a namespace of its own: its rules and
+/// production's.
+fn staging_and_production_rules() -> (String, String) {
+    let reference = common::reference();
+    let text = format!(
+        "{}\n[environments.staging]\nnamespace = \"berrys-staging\"\n",
+        reference.text
+    );
+    let source = berrys::source::SourceFile::new("platform.toml", text);
+    let rules = |env| {
+        berrys::render::render(&common::compile_env(&source, Some(env)))
+            .unwrap()
+            .into_iter()
+            .find(|f| f.path == "prometheus/rules.yaml")
+            .unwrap()
+            .contents
+    };
+    (rules("staging"), rules("production"))
+}
+
+#[test]
+fn two_environments_in_one_prometheus_never_page_each_other() {
+    if !promtool_available() {
+        return;
+    }
+    let (staging, production) = staging_and_production_rules();
+    let (ok, text) = two_environments_test(&staging, &production);
+    assert!(ok, "{text}");
+}
+
+#[test]
+fn rules_that_select_by_service_alone_fail_the_isolation_test() {
+    if !promtool_available() {
+        return;
+    }
+    let (staging, production) = staging_and_production_rules();
+    // Production's queries as they were: any namespace's traffic.
+    let broken = production.replace("namespace=\"berrys\", service=", "service=");
+    assert_ne!(broken, production);
+    let (ok, text) = two_environments_test(&staging, &broken);
+    assert!(!ok, "production's rules read staging's traffic and passed:\n{text}");
+    assert!(text.contains("High5xxRatio"), "{text}");
+}

@@ -27,13 +27,27 @@ pub struct Gate {
     pub min_requests: u64,
 }
 
-/// The gates of a service whose delivery is analysed: one per SLO.
-pub fn gates(service: &Service) -> Vec<Gate> {
+/// Whether a service's releases are analysed: its delivery asks for it and it has an SLO
+/// to measure (BR019 reports the other case).
+pub fn gated(service: &Service) -> bool {
+    service
+        .delivery
+        .as_ref()
+        .is_some_and(|d| *d.analysis.get_ref())
+        && service
+            .slo
+            .as_ref()
+            .is_some_and(|s| s.availability.is_some() || s.latency.is_some())
+}
+
+/// The gates of a service whose delivery is analysed: one per SLO, each measuring the
+/// service's pods in `namespace` alone.
+pub fn gates(service: &Service, namespace: &str) -> Vec<Gate> {
     let Some(delivery) = service.delivery.as_ref().filter(|d| *d.analysis.get_ref()) else {
         return Vec::new();
     };
     let mut slos = Vec::new();
-    service_slos(service, &mut slos);
+    service_slos(service, namespace, &mut slos);
     slos.into_iter()
         .map(|slo| Gate {
             max_burn_rate: delivery.max_burn_rate.as_ref().map_or_else(

@@ -41,6 +41,9 @@ pub enum Sli {
 pub struct Slo {
     /// `<service>-<slo>`, the `sloth_id`.
     pub id: String,
+    /// The environment's namespace: every query selects it and every recorded series
+    /// carries it, so two environments in one Prometheus never see each other's traffic.
+    pub namespace: String,
     pub service: String,
     /// `availability` or `latency`.
     pub slo: &'static str,
@@ -58,13 +61,13 @@ pub struct Slo {
 pub fn slos(platform: &Platform) -> Vec<Slo> {
     let mut out = Vec::new();
     for svc in platform.services.values() {
-        service_slos(svc, &mut out);
+        service_slos(svc, &platform.namespace, &mut out);
     }
     out
 }
 
 /// The SLOs of one service, availability first.
-pub fn service_slos(svc: &Service, out: &mut Vec<Slo>) {
+pub fn service_slos(svc: &Service, namespace: &str, out: &mut Vec<Slo>) {
     {
         let Some(slo) = &svc.slo else { return };
         let name = svc.name.get_ref();
@@ -74,6 +77,7 @@ pub fn service_slos(svc: &Service, out: &mut Vec<Slo>) {
             let objective = Ratio::from_f64(*a.get_ref());
             out.push(Slo {
                 id: format!("{name}-availability"),
+                namespace: namespace.to_string(),
                 service: name.clone(),
                 slo: "availability",
                 objective_percent: objective,
@@ -87,6 +91,7 @@ pub fn service_slos(svc: &Service, out: &mut Vec<Slo>) {
             let objective = Ratio::from_f64(l.percentile);
             out.push(Slo {
                 id: format!("{name}-latency"),
+                namespace: namespace.to_string(),
                 service: name.clone(),
                 slo: "latency",
                 objective_percent: objective,
@@ -145,11 +150,14 @@ pub struct SliRates {
 }
 
 pub fn sli_rates(o: &Observability, slo: &Slo, window: Duration, extra: &[Matcher]) -> SliRates {
-    let mut svc = vec![Matcher::eq(&o.service_label, &slo.service)];
+    let mut svc = vec![
+        Matcher::eq("namespace", &slo.namespace),
+        Matcher::eq(&o.service_label, &slo.service),
+    ];
     svc.extend_from_slice(extra);
     let with = |m: Matcher| {
         let mut all = svc.clone();
-        all.insert(1, m);
+        all.insert(2, m);
         all
     };
     match slo.sli {
@@ -217,6 +225,7 @@ pub(crate) mod tests {
         let objective = Ratio::from_f64(objective);
         Slo {
             id: "svc-availability".to_string(),
+            namespace: "ns".to_string(),
             service: "svc".to_string(),
             slo: "availability",
             objective_percent: objective,

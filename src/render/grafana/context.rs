@@ -74,8 +74,9 @@ impl Queries<'_> {
             .collect()
     }
 
+    /// A service's series in this environment's namespace alone, of `extra` if given.
     fn service(&self, matcher: Matcher, extra: Option<Matcher>) -> Vec<Matcher> {
-        let mut m = vec![matcher];
+        let mut m = vec![Matcher::eq("namespace", &self.platform.namespace), matcher];
         m.extend(extra);
         m
     }
@@ -110,7 +111,10 @@ impl Queries<'_> {
                     &labels,
                     call(
                         "rate",
-                        range_grafana(&format!("{}_bucket", o.latency_metric), vec![svc.clone()]),
+                        range_grafana(
+                            &format!("{}_bucket", o.latency_metric),
+                            self.service(svc.clone(), None),
+                        ),
                     ),
                 ),
             ],
@@ -486,7 +490,10 @@ fn pool_contexts<'a>(q: &Queries<'a>, service: &'a Service, svc: &Matcher) -> Ve
                 &["pod"],
                 selector(
                     &o.pool_metric,
-                    vec![svc.clone(), Matcher::eq(&o.datastore_label, ds.get_ref())],
+                    q.service(
+                        svc.clone(),
+                        Some(Matcher::eq(&o.datastore_label, ds.get_ref())),
+                    ),
                 ),
             );
             Some(PoolContext {
@@ -550,8 +557,13 @@ pub(super) fn slo_overview_context(q: &Queries) -> Value {
     let all = slos(platform);
     let mut services: Vec<&str> = all.iter().map(|s| s.service.as_str()).collect();
     services.dedup();
-    let filter = || vec![any_of("sloth_service", services.iter().copied())];
-    let on = "on (sloth_id, sloth_service, sloth_slo)";
+    let filter = || {
+        vec![
+            Matcher::eq("namespace", &platform.namespace),
+            any_of("sloth_service", services.iter().copied()),
+        ]
+    };
+    let on = "on (namespace, sloth_id, sloth_service, sloth_slo)";
     let sli = binary(
         number(Ratio::int(1)),
         "-",

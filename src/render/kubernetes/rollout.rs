@@ -16,7 +16,8 @@ use super::{METRICS_PATH, PORT_NAME, meta, selector};
 use crate::graph::Compiled;
 use crate::model::{BlueGreen, Canary, Delivery, Service, Strategy, Traffic};
 use crate::render::analysis::{
-    self, Gate, HASH_ARG, HASH_POD_LABEL, failure_condition, gates, schedule, success_condition,
+    self, Gate, HASH_ARG, HASH_POD_LABEL, failure_condition, gated, gates, schedule,
+    success_condition,
 };
 
 pub const ARGO_API: &str = "argoproj.io/v1alpha1";
@@ -234,7 +235,7 @@ pub fn version_service_name(service: &str, delivery: &Delivery) -> String {
 /// The analysis every step or promotion runs, when the profile asks for it and the service
 /// has an SLO to measure (BR019 reports the other case).
 fn analysis(service: &Service) -> Option<RolloutAnalysis> {
-    (!gates(service).is_empty()).then(|| analysis_of(service))
+    gated(service).then(|| analysis_of(service))
 }
 
 fn analysis_of(service: &Service) -> RolloutAnalysis {
@@ -253,7 +254,7 @@ fn analysis_of(service: &Service) -> RolloutAnalysis {
 
 fn canary_strategy(service: &Service, delivery: &Delivery, canary: &Canary) -> CanaryStrategy {
     let svc = service.name.get_ref();
-    let gated = !gates(service).is_empty();
+    let is_gated = gated(service);
     let mut steps = Vec::with_capacity(canary.steps.len() * 2);
     for weight in &canary.steps {
         steps.push(CanaryStep {
@@ -264,10 +265,10 @@ fn canary_strategy(service: &Service, delivery: &Delivery, canary: &Canary) -> C
         // The analysis run lasts the pause; without one the step simply waits it out.
         steps.push(CanaryStep {
             set_weight: None,
-            pause: (!gated).then(|| Pause {
+            pause: (!is_gated).then(|| Pause {
                 duration: delivery.pause.get_ref().go_string(),
             }),
-            analysis: gated.then(|| analysis_of(service)),
+            analysis: is_gated.then(|| analysis_of(service)),
         });
     }
     let nginx = canary.traffic == Traffic::Nginx;
@@ -373,7 +374,7 @@ pub(super) fn analysis_template(
     service: &Service,
     delivery: &Delivery,
 ) -> Option<AnalysisTemplate> {
-    let gates = gates(service);
+    let gates = gates(service, &compiled.platform.namespace);
     if gates.is_empty() {
         return None;
     }

@@ -115,12 +115,13 @@ fn counter(step: Ratio) -> String {
 }
 
 fn version_series(o: &Observability, gate: &Gate, v: &Version) -> Vec<Series> {
+    let ns = ("namespace", gate.slo.namespace.as_str());
     let svc = (o.service_label.as_str(), gate.slo.service.as_str());
     let hash = (HASH_LABEL, v.hash);
     let good = v.requests - v.errors;
     match gate.slo.sli {
         Sli::Availability => {
-            let code = |c| series_name(&o.requests_metric, &[svc, (&o.code_label, c), hash]);
+            let code = |c| series_name(&o.requests_metric, &[ns, svc, (&o.code_label, c), hash]);
             let mut series = vec![Series {
                 series: code("200"),
                 values: counter(good),
@@ -138,13 +139,13 @@ fn version_series(o: &Observability, gate: &Gate, v: &Version) -> Vec<Series> {
             let le = threshold.seconds_string();
             vec![
                 Series {
-                    series: series_name(&format!("{}_count", o.latency_metric), &[svc, hash]),
+                    series: series_name(&format!("{}_count", o.latency_metric), &[ns, svc, hash]),
                     values: counter(v.requests),
                 },
                 Series {
                     series: series_name(
                         &format!("{}_bucket", o.latency_metric),
-                        &[svc, ("le", &le), hash],
+                        &[ns, svc, ("le", &le), hash],
                     ),
                     values: counter(good),
                 },
@@ -235,7 +236,7 @@ pub fn analysis_tests(compiled: &Compiled) -> Result<Option<OutputFile>, RenderE
         .platform
         .services
         .values()
-        .flat_map(gates)
+        .flat_map(|s| gates(s, &compiled.platform.namespace))
         .map(|gate| group(o, &gate))
         .collect();
     if groups.is_empty() {

@@ -123,13 +123,7 @@ impl<'a> RuleRenderer<'a> {
             .values()
             .map(|s| OperationalInputs::of(platform, s))
             .collect();
-        let patterns = RulePatterns::new(
-            &platform.observability,
-            &platform.namespace,
-            &annotations,
-            &slos,
-            &services,
-        );
+        let patterns = RulePatterns::new(&platform.observability, &annotations, &slos, &services);
         Ok(RuleRenderer {
             platform,
             annotations,
@@ -154,7 +148,6 @@ impl<'a> RuleRenderer<'a> {
         for slo in self.service_slos(service) {
             groups.extend(slo_groups(
                 &self.platform.observability,
-                &self.platform.namespace,
                 slo,
                 &self.annotations,
             )?);
@@ -178,12 +171,7 @@ impl<'a> RuleRenderer<'a> {
         };
         if !(has(&alerts, "page") && has(&alerts, "ticket")) {
             for slo in self.service_slos(service) {
-                for group in slo_groups(
-                    &self.platform.observability,
-                    &self.platform.namespace,
-                    slo,
-                    &self.annotations,
-                )? {
+                for group in slo_groups(&self.platform.observability, slo, &self.annotations)? {
                     alerts.extend(group.rules.into_iter().filter(|r| r.alert.is_some()));
                 }
             }
@@ -215,7 +203,7 @@ impl<'a> RuleRenderer<'a> {
                 pages.push(page);
                 continue;
             }
-            let groups = slo_groups(o, &self.platform.namespace, slo, &self.annotations)?;
+            let groups = slo_groups(o, slo, &self.annotations)?;
             fragment.push_str(&yaml::recurring(&groups)?);
             pages.extend(page_alerts(&groups).cloned());
         }

@@ -239,7 +239,10 @@ impl Alerts<'_, '_> {
     /// The service's request rate over five minutes, of responses with `code` if given.
     fn requests(&self, code: Option<Matcher>) -> Expr {
         let m = &self.inputs.metrics;
-        let mut matchers = vec![Matcher::eq(m.service_label, self.svc())];
+        let mut matchers = vec![
+            Matcher::eq("namespace", self.inputs.namespace),
+            Matcher::eq(m.service_label, self.svc()),
+        ];
         matchers.extend(code);
         rate_sum(m.requests_metric, matchers, Duration { millis: 5 * MINUTE })
     }
@@ -315,6 +318,7 @@ impl Alerts<'_, '_> {
         let in_use = selector(
             m.pool_metric,
             vec![
+                Matcher::eq("namespace", self.inputs.namespace),
                 Matcher::eq(m.service_label, self.svc()),
                 Matcher::eq(m.datastore_label, &d.datastore),
             ],

@@ -100,15 +100,22 @@ fn scenario(o: &Observability, slo: &Slo, phases: &[Phase]) -> Vec<Series> {
         }
         parts.join(" ")
     };
+    let ns = ("namespace", slo.namespace.as_str());
     let svc = (o.service_label.as_str(), slo.service.as_str());
     match slo.sli {
         Sli::Availability => vec![
             Series {
-                series: series_name(&o.requests_metric, &[svc, (o.code_label.as_str(), "500")]),
+                series: series_name(
+                    &o.requests_metric,
+                    &[ns, svc, (o.code_label.as_str(), "500")],
+                ),
                 values: counter(&|p| p.1),
             },
             Series {
-                series: series_name(&o.requests_metric, &[svc, (o.code_label.as_str(), "200")]),
+                series: series_name(
+                    &o.requests_metric,
+                    &[ns, svc, (o.code_label.as_str(), "200")],
+                ),
                 values: counter(&|p| p.2),
             },
         ],
@@ -116,13 +123,13 @@ fn scenario(o: &Observability, slo: &Slo, phases: &[Phase]) -> Vec<Series> {
             let le = threshold.seconds_string();
             vec![
                 Series {
-                    series: series_name(&format!("{}_count", o.latency_metric), &[svc]),
+                    series: series_name(&format!("{}_count", o.latency_metric), &[ns, svc]),
                     values: counter(&|p| p.1 + p.2),
                 },
                 Series {
                     series: series_name(
                         &format!("{}_bucket", o.latency_metric),
-                        &[svc, ("le", le.as_str())],
+                        &[ns, svc, ("le", le.as_str())],
                     ),
                     values: counter(&|p| p.2),
                 },

@@ -9,7 +9,7 @@
 //! A pattern is keyed on the very value its groups are built from, with the names replaced
 //! by placeholders: an SLO ([`Slo`]) and an [`OperationalInputs`]. The builders read
 //! nothing but that value (and what is fixed for the whole render: the observability
-//! settings, the namespace and the annotation templates), so two groups with equal keys
+//! settings and the annotation templates), so two groups with equal keys
 //! are the same groups but for their names. Each pattern is also checked once, against
 //! the first group it is made for, built and serialised directly; a pattern that differs
 //! is not used.
@@ -163,7 +163,6 @@ impl<K: Hash + Eq, V> Patterns<K, V> {
 /// The rule-group patterns of one render.
 pub struct RulePatterns<'p> {
     observability: &'p Observability,
-    namespace: &'p str,
     slo: Patterns<Slo, SloPattern>,
     operational: Patterns<OperationalInputs<'p>, Placeholders>,
 }
@@ -174,7 +173,6 @@ impl<'p> RulePatterns<'p> {
     /// substitute, which would not put a name in as it is.
     pub fn new(
         observability: &'p Observability,
-        namespace: &'p str,
         annotations: &Annotations,
         slos: &[Slo],
         services: &[OperationalInputs<'p>],
@@ -189,7 +187,6 @@ impl<'p> RulePatterns<'p> {
         );
         RulePatterns {
             observability,
-            namespace,
             slo,
             operational,
         }
@@ -206,7 +203,7 @@ impl<'p> RulePatterns<'p> {
             return Ok(None);
         };
         let pattern = self.slo.get(key, |key| {
-            let groups = slo_groups(self.observability, self.namespace, key, annotations)?;
+            let groups = slo_groups(self.observability, key, annotations)?;
             let (Some(layout), Some(page)) = (
                 Placeholders::new(&groups, 1),
                 page_alerts(&groups).next().cloned(),
@@ -217,7 +214,7 @@ impl<'p> RulePatterns<'p> {
                 groups: layout,
                 page,
             };
-            let direct = slo_groups(self.observability, self.namespace, slo, annotations)?;
+            let direct = slo_groups(self.observability, slo, annotations)?;
             let same = pattern.fill(&slo.service).is_some_and(|(text, page)| {
                 Some(&page) == page_alerts(&direct).next()
                     && yaml::recurring(&direct).is_ok_and(|d| d == text)

@@ -18,12 +18,15 @@ use crate::units::Duration;
 
 fn slo_labels(slo: &Slo) -> BTreeMap<String, String> {
     BTreeMap::from([
+        ("namespace".to_string(), slo.namespace.clone()),
         ("sloth_id".to_string(), slo.id.clone()),
         ("sloth_service".to_string(), slo.service.clone()),
         ("sloth_slo".to_string(), slo.slo.to_string()),
     ])
 }
 
+/// The recorded series of one SLO, and only its environment's: the namespace is one of
+/// its labels.
 fn slo_matchers(slo: &Slo) -> Vec<Matcher> {
     slo_labels(slo)
         .iter()
@@ -103,7 +106,6 @@ pub const TICKET_ALERT: &str = "ErrorBudgetBurnSlow";
 /// The three groups of one SLO: SLI recordings, SLO metadata, burn-rate alerts.
 pub fn slo_groups(
     o: &Observability,
-    namespace: &str,
     slo: &Slo,
     annotations: &Annotations,
 ) -> Result<Vec<RuleGroup>, RenderError> {
@@ -117,7 +119,7 @@ pub fn slo_groups(
         })
         .collect();
 
-    let on = "on (sloth_id, sloth_service, sloth_slo) group_left";
+    let on = "on (namespace, sloth_id, sloth_service, sloth_slo) group_left";
     let budget = selector("slo:error_budget:ratio", slo_matchers(slo));
     let mut info = labels.clone();
     info.insert(
@@ -186,7 +188,6 @@ pub fn slo_groups(
         alert_labels.insert("severity".to_string(), severity.to_string());
         alert_labels.insert("sloth_severity".to_string(), severity.to_string());
         alert_labels.insert("service".to_string(), slo.service.clone());
-        alert_labels.insert("namespace".to_string(), namespace.to_string());
         if let Some(team) = &slo.team {
             alert_labels.insert("team".to_string(), team.clone());
         }
