@@ -86,10 +86,14 @@ pub fn compile(source: &SourceFile, envs: Envs<'_>) -> Result<Vec<Compiled>, Com
 
     // 2. Validate against the schema, while the tree is deserialised: the raw model is used
     //    only when the schema accepted the document.
-    let (base_raw, schema) = parallel::beside(|| deserialize(&doc), || validate::check(&doc));
+    let (base_raw, schema) =
+        parallel::beside(|| deserialize(&doc, &source.text), || validate::check(&doc));
     if !schema.is_valid() {
         return Err(CompileError::Diagnostics(beyond_schema_errors(
-            &doc, schema, envs,
+            &doc,
+            &source.text,
+            schema,
+            envs,
         )));
     }
     let base_raw = Arc::new(base_raw.map_err(|d| CompileError::Diagnostics(vec![*d]))?);
@@ -101,7 +105,7 @@ pub fn compile(source: &SourceFile, envs: Envs<'_>) -> Result<Vec<Compiled>, Com
     //    allocated it: at 10,000 services it is the largest thing in memory.
     let env_raws = parallel::each(&selected, |env| match env.as_deref() {
         Some(e) if model::has_overrides(&doc, e) => {
-            deserialize(&model::apply_environment(&doc, e)).map(Arc::new)
+            deserialize(&model::apply_environment(&doc, e), &source.text).map(Arc::new)
         }
         _ => Ok(Arc::clone(&base_raw)),
     });
@@ -151,8 +155,9 @@ const NAMED_SECTIONS: &[&str] = &[
 /// optional top-level table), and a reference to an entry left out is not reported again
 /// as unknown. When a wrong part cannot be left out (in `[platform]`), or the schema
 /// stopped describing errors, only the schema's diagnostics are returned.
-pub fn beyond_schema_errors(
-    doc: &parse::Document<'_>,
+pub fn beyond_schema_errors<'a>(
+    doc: &parse::Document<'a>,
+    text: &'a str,
     schema: validate::Checked,
     envs: Envs<'_>,
 ) -> Vec<Diagnostic> {
@@ -189,7 +194,7 @@ pub fn beyond_schema_errors(
             }
         }
     }
-    let Ok(raw) = deserialize(&pruned) else {
+    let Ok(raw) = deserialize(&pruned, text) else {
         return diags;
     };
     let raw = Arc::new(raw);
@@ -200,7 +205,7 @@ pub fn beyond_schema_errors(
     for env in selected.iter().map(Option::as_deref) {
         let env_raw = match env {
             Some(e) if model::has_overrides(&pruned, e) => {
-                deserialize(&model::apply_environment(&pruned, e)).map(Arc::new)
+                deserialize(&model::apply_environment(&pruned, e), text).map(Arc::new)
             }
             _ => Ok(Arc::clone(&raw)),
         };
@@ -303,8 +308,12 @@ pub fn check(source: &SourceFile, envs: Envs<'_>, today: &str) -> Result<Linted,
 
 /// Deserialises the (schema-valid) tree into the raw model. A failure means the schema
 /// accepted something the model cannot hold; it is still reported at its place.
-fn deserialize(doc: &parse::Document<'_>) -> Result<RawDocument, Box<Diagnostic>> {
-    RawDocument::deserialize(toml::de::Deserializer::from(doc.clone())).map_err(|e| {
+fn deserialize<'a>(
+    doc: &parse::Document<'a>,
+    text: &'a str,
+) -> Result<RawDocument, Box<Diagnostic>> {
+    let doc = model::raw::as_the_schema_reads(doc.clone(), text);
+    RawDocument::deserialize(toml::de::Deserializer::from(doc)).map_err(|e| {
         Box::new(Diagnostic::new(
             crate::diagnostic::codes::INVALID_VALUE,
             format!("invalid value: {}", e.message().trim()),

@@ -18,6 +18,10 @@ const UNITS: [(&str, u64); 6] = [
 ];
 
 impl Duration {
+    /// The longest duration Prometheus and Alertmanager read: Go's `time.Duration`, 2^63 - 1
+    /// nanoseconds, in whole milliseconds.
+    pub const MAX_MILLIS: u64 = (i64::MAX / 1_000_000) as u64;
+
     pub fn from_secs(secs: u64) -> Self {
         Duration {
             millis: secs * 1000,
@@ -60,6 +64,11 @@ impl Duration {
             millis = millis
                 .checked_add((scaled / u128::from(scale)) as u64)
                 .ok_or_else(|| format!("`{text}` is too long"))?;
+        }
+        if millis > Duration::MAX_MILLIS {
+            return Err(format!(
+                "`{text}` is longer than Prometheus and Alertmanager can represent (about 292 years)"
+            ));
         }
         Ok(Duration { millis })
     }
@@ -223,6 +232,12 @@ impl Cidr {
     fn network(self, bits: u128) -> u128 {
         let host = u32::from(self.width() - self.prefix);
         if host >= 128 { 0 } else { bits >> host }
+    }
+
+    /// Whether `other` is a part of this range and smaller than it: what an `except` of
+    /// this `cidr` must be (`ValidateIPBlock`: "must be a strict subset of `cidr`").
+    pub fn strictly_contains(self, other: Cidr) -> bool {
+        self.contains(other) && other.prefix > self.prefix
     }
 
     /// Whether every address of `other` is in this range.

@@ -434,3 +434,63 @@ fn taplo_checks_the_platform_through_its_schema_line() {
         text(&flagged.stderr)
     );
 }
+
+/// Documents at the edge of the schema: taplo (what editors show) and berrys accept or
+/// refuse each alike. A TOML date where a date string is expected and a float with no
+/// fraction where an integer is expected are the same value to both.
+#[test]
+fn taplo_and_berrys_agree_at_the_edges_of_the_schema() {
+    let has_taplo = Command::new("taplo").arg("--version").output().is_ok();
+    if !has_taplo {
+        assert!(
+            std::env::var_os("BERRYS_REQUIRE_TAPLO").is_none(),
+            "taplo is required here (BERRYS_REQUIRE_TAPLO is set)"
+        );
+        eprintln!("taplo not found: only berrys is asked");
+    }
+    let schema = common::root().join("schemas/platform.schema.json");
+    let base =
+        "[platform]\nname = \"demo\"\n\n[services.api]\nimage = \"api:1.0.0\"\nreplicas = 2\n";
+    let cases = [
+        ("port = 8080.0\n", true),
+        ("port = 8_080.00\n", true),
+        ("port = 8080\nslo = { availability = 99.0 }\n", true),
+        (
+            "port = 8080\n\n[[lint.exempt]]\nrule = \"image-tag-not-pinned\"\nreason = \"r\"\nexpires = 2030-01-01\n",
+            true,
+        ),
+        ("port = 8080.5\n", false),
+        (
+            "port = 8080\n\n[[lint.exempt]]\nrule = \"image-tag-not-pinned\"\nreason = \"r\"\nexpires = 2030-01-01T00:00:00Z\n",
+            false,
+        ),
+        ("port = \"8080\"\n", false),
+    ];
+    for (extra, valid) in cases {
+        let text = format!("{base}{extra}");
+        let source = berrys::source::SourceFile::new("platform.toml", text.clone());
+        let by_berrys = berrys::compile(&source, berrys::Envs::All).is_ok();
+        assert_eq!(by_berrys, valid, "berrys on:\n{text}");
+        if has_taplo {
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("platform.toml");
+            fs::write(&file, format!("#:schema {}\n{text}", schema.display())).unwrap();
+            let out = Command::new("taplo")
+                .args(["check", "--no-auto-config", "platform.toml"])
+                .current_dir(dir.path())
+                .env("RUST_LOG", "error")
+                .output()
+                .unwrap();
+            assert_eq!(
+                out.status.success(),
+                valid,
+                "taplo on:\n{text}\n{}",
+                text_of(&out.stderr)
+            );
+        }
+    }
+}
+
+fn text_of(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}

@@ -239,7 +239,9 @@ fn two_environments_test(staging_rules: &str, production_rules: &str) -> (bool, 
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("staging.yaml"), staging_rules).unwrap();
     std::fs::write(dir.path().join("production.yaml"), production_rules).unwrap();
-    let slos = production_rules.matches("- record: slo:objective:ratio\n").count();
+    let slos = production_rules
+        .matches("- record: slo:objective:ratio\n")
+        .count();
     assert!(slos >= 5, "the reference has SLOs to record");
     let test = format!(
         r#"rule_files: [staging.yaml, production.yaml]
@@ -327,6 +329,63 @@ fn rules_that_select_by_service_alone_fail_the_isolation_test() {
     let broken = production.replace("namespace=\"berrys\", service=", "service=");
     assert_ne!(broken, production);
     let (ok, text) = two_environments_test(&staging, &broken);
-    assert!(!ok, "production's rules read staging's traffic and passed:\n{text}");
+    assert!(
+        !ok,
+        "production's rules read staging's traffic and passed:\n{text}"
+    );
     assert!(text.contains("High5xxRatio"), "{text}");
+}
+
+/// The reference's rules and generated tests with `from` replaced by `to` in its text.
+fn reference_variant(from: &str, to: &str) -> (String, String) {
+    let reference = common::reference();
+    assert!(reference.text.contains(from), "the reference has {from}");
+    let source =
+        berrys::source::SourceFile::new("platform.toml", reference.text.replacen(from, to, 1));
+    let files = berrys::render::render(&common::compile_env(&source, None)).unwrap();
+    let get = |path: &str| {
+        files
+            .iter()
+            .find(|f| f.path == path)
+            .unwrap_or_else(|| panic!("no {path}"))
+            .contents
+            .clone()
+    };
+    (
+        get("prometheus/rules.yaml"),
+        get("prometheus/rules.test.yaml"),
+    )
+}
+
+/// An objective whose page conditions need more than every request to fail (80 %: the 6h
+/// page would need 120 %) never pages; its tests expect no page, and pass.
+#[test]
+fn an_objective_that_cannot_page_is_not_expected_to() {
+    if !promtool_available() {
+        return;
+    }
+    let (rules, tests) = reference_variant("availability = 99.5,", "availability = 80,");
+    let (ok, text) = promtool(&rules, &tests);
+    assert!(ok, "{text}");
+    assert!(
+        !tests.contains("sloth_id: api-gateway-availability"),
+        "a page of api-gateway's availability is expected"
+    );
+}
+
+/// Over the shortest window berrys accepts, 7 days, the 6h page fires at 1.4 times the burn
+/// rate that spends the budget: errors at the budget never page, an outage does. (Over 5
+/// days it fires at exactly that rate, and the latency SLO's float ratios page at 6h.)
+#[test]
+fn the_shortest_slo_window_pages_only_above_the_budget() {
+    if !promtool_available() {
+        return;
+    }
+    let (rules, tests) = reference_variant(
+        "slo = { availability = 99.5,",
+        "slo = { window = \"7d\", availability = 99.5,",
+    );
+    assert!(rules.contains("sloth_window: 1w"), "the window is 7 days");
+    let (ok, text) = promtool(&rules, &tests);
+    assert!(ok, "{text}");
 }

@@ -10,6 +10,7 @@ pub mod burn;
 pub mod capacity;
 mod delivery;
 mod environment;
+pub mod names;
 pub mod raw;
 mod resolve;
 

@@ -463,3 +463,61 @@ pub struct RawExempt {
     pub reason: Sp<String>,
     pub expires: Option<Sp<String>>,
 }
+
+/// The tree as the schema reads it, which is how editors (taplo) read it too: a TOML date is
+/// its text, and a float with no fraction written in plain digits (`8080.0`) is the integer
+/// it equals, taken from the source `text` the spans point into. Deserialised without this,
+/// a document the schema accepts could still fail here.
+pub fn as_the_schema_reads<'a>(
+    mut doc: crate::parse::Document<'a>,
+    text: &'a str,
+) -> crate::parse::Document<'a> {
+    for (_, value) in doc.get_mut().iter_mut() {
+        normalise(value, text);
+    }
+    doc
+}
+
+fn normalise<'a>(value: &mut Spanned<toml::de::DeValue<'a>>, text: &'a str) {
+    use toml::de::DeValue;
+    let span = value.span();
+    match value.get_mut() {
+        DeValue::Datetime(d) => {
+            let text = d.to_string();
+            *value = Spanned::new(span, DeValue::String(text.into()));
+        }
+        DeValue::Float(_) => {
+            // As written in the source, underscores included.
+            let Some((whole, fraction)) = text.get(span.clone()).and_then(|w| w.split_once('.'))
+            else {
+                return;
+            };
+            let plain = !whole.is_empty()
+                && whole
+                    .trim_start_matches(['-', '+'])
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || b == b'_')
+                && !fraction.is_empty()
+                && fraction.bytes().all(|b| b == b'0' || b == b'_');
+            // The integer's own text, in the source where the float was written.
+            if plain
+                && let Some(source) = text.get(span.start..span.start + whole.len())
+                && let Ok(integer) = DeValue::parse(source)
+                && matches!(integer.get_ref(), DeValue::Integer(_))
+            {
+                *value = Spanned::new(span, integer.into_inner());
+            }
+        }
+        DeValue::Array(items) => {
+            for item in items.iter_mut() {
+                normalise(item, text);
+            }
+        }
+        DeValue::Table(table) => {
+            for (_, v) in table.iter_mut() {
+                normalise(v, text);
+            }
+        }
+        _ => {}
+    }
+}

@@ -78,7 +78,7 @@ pub fn render_to(compiled: &Compiled, sink: &Sink<'_>) -> Result<(), RenderError
     crate::parallel::for_each_index(services.len(), |i| -> Result<(), RenderError> {
         let service = services[i];
         sink(OutputFile::new(
-            &format!("kubernetes/{}.yaml", service.name.get_ref()),
+            &crate::model::names::service_file(service.name.get_ref()),
             kubernetes::service_file(compiled, service)?,
         ))?;
         sink(dashboards.service_file(service)?)?;
@@ -132,13 +132,13 @@ fn platform_files(
     let platform = &compiled.platform;
     let mut resources: Vec<String> = services
         .iter()
-        .map(|s| format!("kubernetes/{}.yaml", s.name.get_ref()))
+        .map(|s| crate::model::names::service_file(s.name.get_ref()))
         .collect();
     sink(OutputFile::new(
-        "kubernetes/platform.yaml",
+        crate::model::names::PLATFORM_FILE,
         yaml::documents(&kubernetes::platform_objects(compiled)?),
     ))?;
-    resources.push("kubernetes/platform.yaml".to_string());
+    resources.push(crate::model::names::PLATFORM_FILE.to_string());
     if platform.observability.operator {
         resources.push(prometheus::PROMETHEUS_RULE_PATH.to_string());
     }

@@ -62,6 +62,12 @@ impl Resolver<'_> {
                 );
                 continue;
             }
+            if let Some(webhook) = &r.get_ref().webhook {
+                self.check_webhook_url(&webhook.get_ref().url);
+            }
+            if let Some(slack) = &r.get_ref().slack {
+                self.check_template_text(&slack.get_ref().channel, "the Slack channel");
+            }
             receivers.insert(name.get_ref().clone(), receiver(name, r.get_ref()));
         }
         let known: Vec<&str> = names(&raw.receivers)
@@ -103,7 +109,11 @@ impl Resolver<'_> {
         let Some(value) = &raw.repeat_interval else {
             return DEFAULT_REPEAT_INTERVAL;
         };
+        let reported = self.diags.len();
         let interval = duration(&mut self.diags, value, "repeat interval");
+        if self.diags.len() > reported {
+            return DEFAULT_REPEAT_INTERVAL;
+        }
         if interval.get_ref().millis == 0 {
             self.invalid(
                 "a repeat interval of zero would notify without pause".to_string(),

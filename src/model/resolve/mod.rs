@@ -2,6 +2,7 @@
 //! platform and its observability, the tiers, pools and datastores, then every service
 //! ([`service`]) with its replicas ([`scaling`]).
 
+mod admission;
 mod alerting;
 mod delivery;
 mod pod;
@@ -139,6 +140,9 @@ pub fn resolve(
         .and_then(|e| e.autoscaling.as_ref())
         .or(p.autoscaling.as_ref())
         .is_none_or(|a| *a.get_ref());
+    if let Some(q) = &p.quota {
+        r.check_quota(q.get_ref());
+    }
     let quota = p
         .quota
         .as_ref()
@@ -176,6 +180,7 @@ pub fn resolve(
         services.insert(name.get_ref().clone(), service);
     }
 
+    r.diags.extend(crate::model::names::check(&name, &services));
     check_references_outside_services(raw, env, &scope.service_names, &mut r.diags);
     if raw.secrets.is_some() {
         check_secret_owners(raw, &mut r.diags);
@@ -212,6 +217,10 @@ pub fn resolve(
 
 /// `[observability]` with its defaults.
 fn observability(r: &mut Resolver<'_>, o: &RawObservability) -> Observability {
+    r.check_observability_labels(o);
+    if let Some(url) = &o.runbook_url {
+        r.check_template_text(url, "`runbook_url`");
+    }
     let string = |v: &Option<Sp<String>>, default: &str| {
         v.as_ref()
             .map_or_else(|| default.to_string(), |s| s.get_ref().clone())
@@ -414,6 +423,7 @@ fn datastores(r: &mut Resolver<'_>, raw: &RawDocument) -> BTreeMap<String, Datas
     let mut datastores = BTreeMap::new();
     for (k, v) in &raw.datastores {
         let v = v.get_ref();
+        r.check_cidr(&v.cidr);
         let reserved = v.reserved_connections.as_ref().map_or(0, |r| *r.get_ref());
         if let Some(res) = &v.reserved_connections
             && reserved >= *v.max_connections.get_ref()

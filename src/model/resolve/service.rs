@@ -13,6 +13,14 @@ use crate::model::{
 };
 use crate::units::{Cidr, Duration};
 
+/// The shortest SLO window, a week. The 6h page condition burns 5 % of the budget, which over
+/// 5 days is exactly the rate that spends the whole budget, and below that a service within
+/// its budget would page; over a week it is 1.4 times that rate, a margin that float
+/// rounding of the error ratios cannot cross.
+pub(crate) const MIN_SLO_WINDOW: Duration = Duration {
+    millis: 7 * 24 * 3_600_000,
+};
+
 /// The pool settings berrys writes as `<DATASTORE>_POOL_<SETTING>`.
 const POOL_KEYS: [&str; 5] = [
     "MIN",
@@ -90,7 +98,10 @@ impl Resolver<'_> {
             svc.ingress.as_ref().map(|i| i.span()),
         );
         let resources = match &svc.resources {
-            Some(res) => sp(res.span(), resources(&mut r.diags, res.get_ref())),
+            Some(res) => {
+                r.check_requests_within_limits(res.get_ref());
+                sp(res.span(), resources(&mut r.diags, res.get_ref()))
+            }
             None => sp(name.span(), Resources::default()),
         };
         Service {
@@ -284,13 +295,26 @@ impl Resolver<'_> {
 
     /// Every `except` of an egress destination lies inside its `cidr`.
     fn check_egress_exceptions(&mut self, e: &crate::model::raw::RawEgress) {
-        let cidr = Cidr::parse(e.cidr.get_ref()).ok();
+        let cidr = self.check_cidr(&e.cidr);
         for except in &e.except {
-            let (outer, inner) = match (cidr, Cidr::parse(except.get_ref())) {
-                (Some(outer), Ok(inner)) if !outer.contains(inner) => (outer, inner),
-                // Inside, or not a CIDR at all (the schema reports that).
+            let (outer, inner) = match (cidr, self.check_cidr(except)) {
+                (Some(outer), Some(inner)) if !outer.strictly_contains(inner) => (outer, inner),
+                // Inside, or not a CIDR at all (reported above).
                 _ => continue,
             };
+            if outer.contains(inner) {
+                self.diags.push(
+                    Diagnostic::new(
+                        crate::diagnostic::codes::INVALID_VALUE,
+                        format!("`{}` excepts the whole of `{}`", except.get_ref(), e.cidr.get_ref()),
+                        except.span(),
+                        "the whole range",
+                    )
+                    .with_secondary(e.cidr.span(), "the allowed range")
+                    .with_help("an exception must be a strict part of `cidr` (Kubernetes refuses an equal one); to allow nothing, remove the egress entry"),
+                );
+                continue;
+            }
             let family = |c: Cidr| if c.is_v6() { "IPv6" } else { "IPv4" };
             let why = if outer.is_v6() == inner.is_v6() {
                 String::new()
@@ -355,6 +379,10 @@ impl Resolver<'_> {
         let r = self;
         svc.ingress.as_ref().map(|i| {
             let i = i.get_ref();
+            r.check_ingress_host(&i.host);
+            if let Some(path) = &i.path {
+                r.check_ingress_path(path);
+            }
             let path = i
                 .path
                 .as_ref()
@@ -412,6 +440,7 @@ impl Resolver<'_> {
                     .with_help("an HPA takes each metric once; remove one entry"),
                 );
             }
+            r.check_metric_target(&m.target);
             metrics.push(Metric {
                 name: m.name.get_ref().clone(),
                 target: *m.target.get_ref(),
@@ -433,12 +462,18 @@ impl Resolver<'_> {
                 Some(w) => duration(&mut r.diags, w, "SLO window"),
                 None => sp(s.span(), Duration::parse("30d").unwrap_or(Duration { millis: 0 })),
             };
-            if window.get_ref().millis < 3_600_000 {
+            if window.get_ref().millis < MIN_SLO_WINDOW.millis {
+                // The 6h page condition burns 5 % of the budget: over a window shorter than
+                // 5 days that is less than the rate that spends exactly the budget.
+                let factor = crate::model::burn::PAGE[1].factor(*window.get_ref());
                 r.invalid(
-                    format!("an SLO window of {} is too short", window.get_ref()),
+                    format!(
+                        "an SLO window of {} would page a service within its budget: the 6h page fires at {factor:.2}× the burn rate that spends the budget",
+                        window.get_ref()
+                    ),
                     window.span(),
-                    "shorter than 1h",
-                    "SLO windows are days or weeks (\"28d\", \"30d\"); burn-rate alerts need at least 1h",
+                    "shorter than 7d",
+                    "SLO windows are weeks (\"28d\", \"30d\"); the multiwindow burn-rate alerts berrys writes need at least \"7d\"",
                 );
             }
             Slo {

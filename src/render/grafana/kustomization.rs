@@ -19,7 +19,11 @@ fn generated(platform: &Platform, name: &str, path: &str) -> (String, String, St
         Some(file) => format!("service-{file}"),
         None => relative.clone(),
     };
-    (format!("{}-dashboard-{name}", platform.name), key, relative)
+    (
+        crate::model::names::dashboard_config_map(&platform.name, name),
+        key,
+        relative,
+    )
 }
 
 #[derive(Serialize)]

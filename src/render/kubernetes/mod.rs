@@ -126,7 +126,7 @@ pub fn service_objects(compiled: &Compiled, service: &Service) -> Vec<Object> {
             ..Default::default()
         }),
         Object::ConfigMap(ConfigMap {
-            metadata: meta(compiled, service, format!("{svc}-config")),
+            metadata: meta(compiled, service, crate::model::names::config_map(svc)),
             data: Some(data),
             ..Default::default()
         }),
@@ -280,7 +280,7 @@ pub fn platform_objects(compiled: &Compiled) -> Result<Vec<Document>, RenderErro
         })?);
     }
     docs.push(Document::new(&NetworkPolicy {
-        metadata: object_meta("default-deny", true),
+        metadata: object_meta(crate::model::names::DEFAULT_DENY, true),
         spec: Some(NetworkPolicySpec {
             pod_selector: Some(LabelSelector::default()),
             policy_types: Some(vec!["Ingress".to_string(), "Egress".to_string()]),

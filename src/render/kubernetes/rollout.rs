@@ -221,15 +221,12 @@ pub struct Relabeling {
 
 /// The name of the AnalysisTemplate of `service`.
 pub fn template_name(service: &str) -> String {
-    format!("{service}-slo")
+    crate::model::names::analysis_template(service)
 }
 
 /// The Service Argo Rollouts points at the new version only.
 pub fn version_service_name(service: &str, delivery: &Delivery) -> String {
-    match delivery.strategy {
-        Strategy::Canary(_) => format!("{service}-canary"),
-        Strategy::BlueGreen(_) => format!("{service}-preview"),
-    }
+    crate::model::names::version_service(service, &delivery.strategy)
 }
 
 /// The analysis every step or promotion runs, when the profile asks for it and the service

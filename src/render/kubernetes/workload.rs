@@ -184,7 +184,7 @@ fn container(platform: &Platform, service: &Service) -> Container {
         }]),
         env_from: Some(vec![EnvFromSource {
             config_map_ref: Some(ConfigMapEnvSource {
-                name: format!("{svc}-config"),
+                name: crate::model::names::config_map(svc),
                 ..Default::default()
             }),
             ..Default::default()

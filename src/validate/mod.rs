@@ -18,7 +18,9 @@ use toml::de::{DeTable, DeValue};
 use crate::diagnostic::{Diagnostic, suggest};
 
 /// The JSON Schema of platform.toml, as shipped in `schemas/`.
-pub const SCHEMA_TEXT: &str = include_str!("../schemas/platform.schema.json");
+mod text;
+
+pub const SCHEMA_TEXT: &str = include_str!("../../schemas/platform.schema.json");
 
 pub fn schema() -> &'static Value {
     static SCHEMA: OnceLock<Value> = OnceLock::new();
@@ -92,12 +94,25 @@ pub fn check(doc: &Spanned<DeTable<'_>>) -> Checked {
         ..SpanIndex::default()
     };
     let json = table_to_json(doc.get_ref(), &mut String::new(), &mut index);
-    if validator().is_valid(&json) {
-        return Checked::default();
+    let mut found = if validator().is_valid(&json) {
+        drop(json);
+        Checked {
+            counted_all: true,
+            ..Checked::default()
+        }
+    } else {
+        drop(json);
+        let (json, index) = to_json(doc);
+        checked(&json, &index)
+    };
+    // What the output's readers refuse, reported beside the schema's errors.
+    let mut text = Vec::new();
+    text::check(doc, &mut text, &mut found.invalid);
+    if !text.is_empty() {
+        found.diagnostics =
+            crate::diagnostic::merge_and_sort(found.diagnostics.into_iter().chain(text).collect());
     }
-    drop(json);
-    let (json, index) = to_json(doc);
-    checked(&json, &index)
+    found
 }
 
 /// What the schema found wrong with a document.
@@ -176,9 +191,9 @@ fn value_to_json(
             "float",
         ),
         DeValue::Boolean(b) => (Value::Bool(*b), "boolean"),
-        // A bare TOML date or time: no key takes one, so it is kept only for the error
-        // message; null fails every type check.
-        DeValue::Datetime(_) => (Value::Null, "date-time"),
+        // A bare TOML date or time is its text to the schema, as to editors (taplo): a key
+        // that takes a date string takes a TOML date too.
+        DeValue::Datetime(d) => (Value::String(d.to_string()), "date-time"),
         DeValue::Array(items) => {
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
