@@ -30,7 +30,7 @@ fn phases(c: &mut Criterion) {
             b.iter(|| {
                 let mut scratch = String::new();
                 let doc = berrys::parse::parse(black_box(&source), &mut scratch).expect("parses");
-                black_box(berrys::validate::check(&doc));
+                black_box(berrys::validate::check(&doc, &source.text));
             })
         });
         g.bench_function("compile (model + graph, all environments)", |b| {

@@ -86,8 +86,10 @@ pub fn compile(source: &SourceFile, envs: Envs<'_>) -> Result<Vec<Compiled>, Com
 
     // 2. Validate against the schema, while the tree is deserialised: the raw model is used
     //    only when the schema accepted the document.
-    let (base_raw, schema) =
-        parallel::beside(|| deserialize(&doc, &source.text), || validate::check(&doc));
+    let (base_raw, schema) = parallel::beside(
+        || deserialize(&doc, &source.text),
+        || validate::check(&doc, &source.text),
+    );
     if !schema.is_valid() {
         return Err(CompileError::Diagnostics(beyond_schema_errors(
             &doc,

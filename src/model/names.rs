@@ -3,7 +3,9 @@
 //! services that give rise to them are declared, so a platform whose derived names the API
 //! server or kustomize would refuse never lints clean.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+
+use foldhash::fast::FixedState;
 
 use super::{Service, Strategy};
 use crate::diagnostic::{self, Diagnostic};
@@ -47,41 +49,87 @@ pub fn dashboard_config_map(platform: &str, dashboard: &str) -> String {
     format!("{platform}-dashboard-{dashboard}")
 }
 
-/// The platform-wide objects whose names a service's objects could take: kind and name.
-fn platform_objects(platform: &str) -> Vec<(&'static str, String)> {
-    let mut objects = vec![("NetworkPolicy", DEFAULT_DENY.to_string())];
-    objects.extend(
-        PLATFORM_DASHBOARDS
-            .iter()
-            .map(|d| ("ConfigMap", dashboard_config_map(platform, d))),
-    );
-    objects
+/// One object whose name could meet another's: its kind and whose it is, from which its
+/// name is derived again when two meet.
+#[derive(Debug, Clone, Copy)]
+enum Object<'s> {
+    /// The platform's `default-deny` NetworkPolicy.
+    DefaultDeny,
+    /// The ConfigMap of one of the platform's own dashboards.
+    PlatformDashboard(&'static str),
+    /// A service's Service or NetworkPolicy, named as the service.
+    Own(&'s Service, &'static str),
+    /// A service's ConfigMap.
+    ConfigMap(&'s Service),
+    /// A service's dashboard's ConfigMap.
+    Dashboard(&'s Service),
+    /// A canary's or blue-green's version Service.
+    Version(&'s Service),
 }
 
-/// The objects of one service whose names are not the service's own: kind, name and what
-/// the object is (for the message).
-fn service_objects(platform: &str, service: &Service) -> Vec<(&'static str, String, String)> {
-    let name = service.name.get_ref();
-    let mut objects = vec![
-        ("ConfigMap", config_map(name), "its ConfigMap".to_string()),
-        (
-            "ConfigMap",
-            dashboard_config_map(platform, name),
-            "its dashboard's ConfigMap".to_string(),
-        ),
-    ];
-    if let Some(delivery) = &service.delivery {
-        let what = match delivery.strategy {
-            Strategy::Canary(_) => "its canary Service",
-            Strategy::BlueGreen(_) => "its preview Service",
-        };
-        objects.push((
-            "Service",
-            version_service(name, &delivery.strategy),
-            what.to_string(),
-        ));
+impl<'s> Object<'s> {
+    fn kind(self) -> &'static str {
+        match self {
+            Object::DefaultDeny => "NetworkPolicy",
+            Object::PlatformDashboard(_) | Object::ConfigMap(_) | Object::Dashboard(_) => {
+                "ConfigMap"
+            }
+            Object::Own(_, kind) => kind,
+            Object::Version(_) => "Service",
+        }
     }
-    objects
+
+    /// The name's pieces, in order: hashed as they are, joined only when reported.
+    fn pieces(self, platform: &'s str) -> [&'s str; 3] {
+        let suffix = |s: &Service| match s.delivery.as_ref().map(|d| &d.strategy) {
+            Some(Strategy::BlueGreen(_)) => "-preview",
+            _ => "-canary",
+        };
+        match self {
+            Object::DefaultDeny => [DEFAULT_DENY, "", ""],
+            Object::PlatformDashboard(d) => [platform, "-dashboard-", d],
+            Object::Own(s, _) => [s.name.get_ref(), "", ""],
+            Object::ConfigMap(s) => [s.name.get_ref(), "-config", ""],
+            Object::Dashboard(s) => [platform, "-dashboard-", s.name.get_ref()],
+            Object::Version(s) => [s.name.get_ref(), suffix(s), ""],
+        }
+    }
+
+    fn describe(self) -> String {
+        match self {
+            Object::DefaultDeny | Object::PlatformDashboard(_) => {
+                "an object of the platform's own".to_string()
+            }
+            Object::Own(s, kind) => format!("the {kind} of service `{}`", s.name.get_ref()),
+            Object::ConfigMap(s) => format!("its ConfigMap (of `{}`)", s.name.get_ref()),
+            Object::Dashboard(s) => {
+                format!("its dashboard's ConfigMap (of `{}`)", s.name.get_ref())
+            }
+            Object::Version(s) => match s.delivery.as_ref().map(|d| &d.strategy) {
+                Some(Strategy::BlueGreen(_)) => {
+                    format!("its preview Service (of `{}`)", s.name.get_ref())
+                }
+                _ => format!("its canary Service (of `{}`)", s.name.get_ref()),
+            },
+        }
+    }
+}
+
+/// FNV-1a over the kind and the name's pieces: the same for the same joined name however it
+/// is cut into pieces, so no name is built unless two meet.
+fn name_hash(kind: &str, pieces: &[&str]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut add = |bytes: &[u8]| {
+        for &byte in bytes {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    add(kind.as_bytes());
+    add(&[0]);
+    for piece in pieces {
+        add(piece.as_bytes());
+    }
+    hash
 }
 
 /// The kinds of a service's objects, named as the service, that a derived name could take.
@@ -89,56 +137,63 @@ const OWN_NAME_KINDS: [&str; 2] = ["Service", "NetworkPolicy"];
 
 /// Every derived name that is too long for its kind, and every pair of objects (or files)
 /// two declarations would both write: each reported at the service that brings it in.
-pub fn check(platform: &str, services: &BTreeMap<String, Service>) -> Vec<Diagnostic> {
+pub fn check<'s>(platform: &'s str, services: &'s BTreeMap<String, Service>) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
-    // What each (kind, name) is, in the order it was first derived.
-    let mut taken: BTreeMap<(&str, String), String> = BTreeMap::new();
-    for (kind, name) in platform_objects(platform) {
-        taken.insert((kind, name), "an object of the platform's own".to_string());
+    // The objects of each name hash, the first to take it.
+    let mut taken: HashMap<u64, Object<'s>, FixedState> =
+        HashMap::with_capacity_and_hasher(services.len() * 5 + 4, FixedState::default());
+    let mut take = |object: Object<'s>, diags: &mut Vec<Diagnostic>| {
+        let pieces = object.pieces(platform);
+        let hash = name_hash(object.kind(), &pieces);
+        match taken.get(&hash) {
+            Some(&other)
+                if other.kind() == object.kind()
+                    && other.pieces(platform).concat() == pieces.concat() =>
+            {
+                if let Object::Own(service, _)
+                | Object::ConfigMap(service)
+                | Object::Dashboard(service)
+                | Object::Version(service) = object
+                {
+                    diags.push(collision(service, object, &pieces.concat(), other));
+                }
+            }
+            // A different name of the same hash: too rare to track.
+            Some(_) => {}
+            None => {
+                taken.insert(hash, object);
+            }
+        }
+    };
+    take(Object::DefaultDeny, &mut diags);
+    for dashboard in PLATFORM_DASHBOARDS {
+        take(Object::PlatformDashboard(dashboard), &mut diags);
     }
     for service in services.values() {
-        let name = service.name.get_ref();
-        if service_file(name) == PLATFORM_FILE {
+        // Its file would be the platform's (`service_file`, without building the path).
+        let platform_file_stem = PLATFORM_FILE
+            .strip_prefix("kubernetes/")
+            .and_then(|f| f.strip_suffix(".yaml"));
+        if platform_file_stem == Some(service.name.get_ref().as_str()) {
             diags.push(reserved(
                 service,
                 "the platform's own objects are written to `kubernetes/platform.yaml`",
             ));
         }
         for kind in OWN_NAME_KINDS {
-            let key = (kind, name.clone());
-            match taken.get(&key) {
-                Some(other) => diags.push(collision(
-                    service,
-                    kind,
-                    name,
-                    &format!("the {kind} of service `{name}`"),
-                    other,
-                )),
-                None => {
-                    taken.insert(key, format!("the {kind} of service `{name}`"));
-                }
-            }
+            take(Object::Own(service, kind), &mut diags);
         }
     }
     for service in services.values() {
-        let name = service.name.get_ref();
-        for (kind, derived, what) in service_objects(platform, service) {
-            if kind == "Service" && derived.len() > MAX_LABEL {
-                diags.push(too_long(service, &derived, &what));
+        take(Object::ConfigMap(service), &mut diags);
+        take(Object::Dashboard(service), &mut diags);
+        if service.delivery.is_some() {
+            let version = Object::Version(service);
+            let length: usize = version.pieces(platform).iter().map(|p| p.len()).sum();
+            if length > MAX_LABEL {
+                diags.push(too_long(service, version, length));
             }
-            let key = (kind, derived.clone());
-            match taken.get(&key) {
-                Some(other) => diags.push(collision(
-                    service,
-                    kind,
-                    &derived,
-                    &format!("{what} (of `{name}`)"),
-                    other,
-                )),
-                None => {
-                    taken.insert(key, format!("{what} (of `{name}`)"));
-                }
-            }
+            take(version, &mut diags);
         }
     }
     diags
@@ -155,26 +210,33 @@ fn reserved(service: &Service, why: &str) -> Diagnostic {
     .with_help("rename the service")
 }
 
-fn too_long(service: &Service, derived: &str, what: &str) -> Diagnostic {
+fn too_long(service: &Service, version: Object<'_>, length: usize) -> Diagnostic {
+    let name = service.name.get_ref();
+    let derived = version.pieces("").concat();
     Diagnostic::new(
         diagnostic::codes::INVALID_VALUE,
         format!(
-            "{what} would be named `{derived}`, {} characters: a Service's name is at most {MAX_LABEL}",
-            derived.len()
+            "{} would be named `{derived}`, {length} characters: a Service's name is at most {MAX_LABEL}",
+            version.describe().split(" (of").next().unwrap_or("its Service")
         ),
         service.name.span(),
         "name too long for its derived objects",
     )
     .with_help(format!(
         "shorten the service's name to at most {} characters",
-        MAX_LABEL - (derived.len() - service.name.get_ref().len())
+        MAX_LABEL - (length - name.len())
     ))
 }
 
-fn collision(service: &Service, kind: &str, name: &str, what: &str, other: &str) -> Diagnostic {
+fn collision(service: &Service, this: Object<'_>, name: &str, other: Object<'_>) -> Diagnostic {
     Diagnostic::new(
         diagnostic::codes::INVALID_VALUE,
-        format!("two objects would be the {kind} `{name}`: {what} and {other}"),
+        format!(
+            "two objects would be the {} `{name}`: {} and {}",
+            this.kind(),
+            this.describe(),
+            other.describe()
+        ),
         service.name.span(),
         "derived name taken",
     )

@@ -88,7 +88,7 @@ fn unescape(segment: &str) -> String {
 /// Validates the document against the schema. Most documents are valid, so the first pass
 /// builds no span index; only when it fails is the tree converted again with every node's
 /// spans, to point each error at its place.
-pub fn check(doc: &Spanned<DeTable<'_>>) -> Checked {
+pub fn check(doc: &Spanned<DeTable<'_>>, text: &str) -> Checked {
     let mut index = SpanIndex {
         disabled: true,
         ..SpanIndex::default()
@@ -106,11 +106,12 @@ pub fn check(doc: &Spanned<DeTable<'_>>) -> Checked {
         checked(&json, &index)
     };
     // What the output's readers refuse, reported beside the schema's errors.
-    let mut text = Vec::new();
-    text::check(doc, &mut text, &mut found.invalid);
-    if !text.is_empty() {
-        found.diagnostics =
-            crate::diagnostic::merge_and_sort(found.diagnostics.into_iter().chain(text).collect());
+    let mut refused = Vec::new();
+    self::text::check(doc, text, &mut refused, &mut found.invalid);
+    if !refused.is_empty() {
+        found.diagnostics = crate::diagnostic::merge_and_sort(
+            found.diagnostics.into_iter().chain(refused).collect(),
+        );
     }
     found
 }
@@ -287,7 +288,9 @@ fn pattern_explanation(def: Option<&str>) -> Option<&'static str> {
             "label keys are an optional DNS prefix and a name (`team`, `example.com/tier`); label values are at most 63 letters, digits, `-`, `_` or `.`, starting and ending alphanumeric"
         }
         "image" => "an image is `name:tag`, `registry/name:tag`, or pinned with `@sha256:<digest>`",
-        "secretRef" => "a secret reference is \"secret-name/key\"",
+        "secretRef" => {
+            "a secret reference is \"secret-name/key\": a DNS subdomain, `/`, and a key that is not `.` or `..`"
+        }
         "envVarName" | "envMap" | "secretMap" => {
             "environment variable names are letters, digits and `_`, not starting with a digit"
         }

@@ -19,70 +19,102 @@ const KEY_MAPS: [&str; 4] = ["labels", "annotations", "pod_annotations", "node_s
 /// controls, U+FFFE and U+FFFF), and every key of a label or annotation table that YAML 1.1
 /// reads as a number, boolean, null or date. Each with the path to it, for the later phases
 /// to leave it out.
-pub fn check(doc: &Spanned<DeTable<'_>>, out: &mut Vec<Diagnostic>, at: &mut Vec<Vec<String>>) {
-    let mut path = Vec::new();
-    walk_table(doc.get_ref(), false, &mut path, out, at);
-}
-
-fn walk_table(
-    table: &DeTable<'_>,
-    keys_are_labels: bool,
-    path: &mut Vec<String>,
+///
+/// The file's `text` decides how much is looked at: a string can hold such a character only
+/// when the file has an escape (a backslash) or a character beyond ASCII (TOML itself
+/// forbids the rest), so in a plain ASCII file only the tables are walked, for their keys.
+pub fn check(
+    doc: &Spanned<DeTable<'_>>,
+    text: &str,
     out: &mut Vec<Diagnostic>,
     at: &mut Vec<Vec<String>>,
 ) {
-    for (key, value) in table {
-        let name = key.get_ref().as_ref();
-        path.push(name.to_string());
-        if let Some(c) = unprintable(name) {
-            out.push(unprintable_error(c, key.span()));
-            at.push(path.clone());
-        } else if keys_are_labels && !reads_as_string(name) {
-            out.push(
-                Diagnostic::new(
-                    crate::diagnostic::codes::INVALID_VALUE,
-                    format!(
-                        "the key `{name}` reads as a number, boolean, null or date in YAML 1.1"
-                    ),
-                    key.span(),
-                    "not a string to kustomize",
-                )
-                .with_help(format!(
-                    "kustomize cannot build a kustomization with such a key (\"json: unsupported \
-                     type\"); prefix it (`example.com/{name}`) or give it letters"
-                )),
-            );
-            at.push(path.clone());
+    let mut walk = Walk {
+        strings: !text.is_ascii() || text.contains('\\'),
+        path: Vec::new(),
+        out,
+        at,
+    };
+    walk.table(doc.get_ref(), false);
+}
+
+/// A step of the path to a value: written out only for a value that is reported.
+#[derive(Debug, Clone, Copy)]
+enum Step<'t> {
+    Key(&'t str),
+    Index(usize),
+}
+
+/// One walk over the tree: where it is, and what it found.
+struct Walk<'t, 'o> {
+    /// Whether strings can hold an unprintable character at all.
+    strings: bool,
+    path: Vec<Step<'t>>,
+    out: &'o mut Vec<Diagnostic>,
+    at: &'o mut Vec<Vec<String>>,
+}
+
+impl<'t> Walk<'t, '_> {
+    fn report(&mut self, diagnostic: Diagnostic) {
+        self.out.push(diagnostic);
+        self.at.push(
+            self.path
+                .iter()
+                .map(|s| match s {
+                    Step::Key(k) => (*k).to_string(),
+                    Step::Index(i) => i.to_string(),
+                })
+                .collect(),
+        );
+    }
+
+    fn table(&mut self, table: &'t DeTable<'_>, keys_are_labels: bool) {
+        for (key, value) in table {
+            let name: &str = key.get_ref().as_ref();
+            self.path.push(Step::Key(name));
+            if let Some(c) = unprintable(name).filter(|_| self.strings) {
+                self.report(unprintable_error(c, key.span()));
+            } else if keys_are_labels && !reads_as_string(name) {
+                self.report(not_a_string_key(name, key.span()));
+            }
+            self.value(value, KEY_MAPS.contains(&name));
+            self.path.pop();
         }
-        walk_value(value, KEY_MAPS.contains(&name), path, out, at);
-        path.pop();
+    }
+
+    fn value(&mut self, value: &'t Spanned<DeValue<'_>>, keys_are_labels: bool) {
+        match value.get_ref() {
+            DeValue::String(s) if self.strings => {
+                if let Some(c) = unprintable(s) {
+                    self.report(unprintable_error(c, value.span()));
+                }
+            }
+            DeValue::Table(t) => self.table(t, keys_are_labels),
+            // No label table is inside an array: without strings to look at, arrays are
+            // passed over.
+            DeValue::Array(items) if self.strings => {
+                for (i, item) in items.iter().enumerate() {
+                    self.path.push(Step::Index(i));
+                    self.value(item, false);
+                    self.path.pop();
+                }
+            }
+            _ => {}
+        }
     }
 }
 
-fn walk_value(
-    value: &Spanned<DeValue<'_>>,
-    keys_are_labels: bool,
-    path: &mut Vec<String>,
-    out: &mut Vec<Diagnostic>,
-    at: &mut Vec<Vec<String>>,
-) {
-    match value.get_ref() {
-        DeValue::String(s) => {
-            if let Some(c) = unprintable(s) {
-                out.push(unprintable_error(c, value.span()));
-                at.push(path.clone());
-            }
-        }
-        DeValue::Table(t) => walk_table(t, keys_are_labels, path, out, at),
-        DeValue::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                path.push(i.to_string());
-                walk_value(item, false, path, out, at);
-                path.pop();
-            }
-        }
-        _ => {}
-    }
+fn not_a_string_key(name: &str, span: Range<usize>) -> Diagnostic {
+    Diagnostic::new(
+        crate::diagnostic::codes::INVALID_VALUE,
+        format!("the key `{name}` reads as a number, boolean, null or date in YAML 1.1"),
+        span,
+        "not a string to kustomize",
+    )
+    .with_help(format!(
+        "kustomize cannot build a kustomization with such a key (\"json: unsupported type\"); \
+         prefix it (`example.com/{name}`) or give it letters"
+    ))
 }
 
 /// The first character of `s` that YAML cannot print.

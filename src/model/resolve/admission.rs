@@ -9,8 +9,8 @@ use std::ops::Range;
 
 use super::Resolver;
 use crate::diagnostic::Diagnostic;
-use crate::model::Sp;
 use crate::model::raw::{RawObservability, RawResources};
+use crate::model::{Resources, Sp};
 use crate::units::{Cidr, Quantity};
 
 /// Sequences an Ingress path of type Prefix or Exact must not contain, and endings it must
@@ -47,16 +47,26 @@ fn parsed(value: &Option<Sp<String>>) -> Option<(f64, &Sp<String>)> {
         .map(|q| (q.value, value))
 }
 
+/// A parsed quantity's value and the text and span it was written with.
+fn value_of(q: &Option<Sp<Quantity>>) -> Option<(f64, Sp<&str>)> {
+    q.as_ref().map(|q| {
+        (
+            q.get_ref().value,
+            Sp::new(q.span(), q.get_ref().text.as_str()),
+        )
+    })
+}
+
 impl Resolver<'_> {
     /// A container's requests and limits: no limit of zero, no request above its limit
     /// (`pkg/apis/core/validation/validation.go`, `ValidateResourceRequirements`: "must be
     /// less than or equal to … limit").
-    pub(super) fn check_requests_within_limits(&mut self, res: &RawResources) {
+    pub(super) fn check_requests_within_limits(&mut self, res: &Resources) {
         for (what, request, limit) in [
             ("cpu", &res.cpu, &res.cpu_limit),
             ("memory", &res.memory, &res.memory_limit),
         ] {
-            let Some((limit_value, limit)) = parsed(limit) else {
+            let Some((limit_value, limit)) = value_of(limit) else {
                 continue;
             };
             if limit_value == 0.0 {
@@ -71,7 +81,7 @@ impl Resolver<'_> {
                 ));
                 continue;
             }
-            if let Some((request_value, request)) = parsed(request)
+            if let Some((request_value, request)) = value_of(request)
                 && request_value > limit_value
             {
                 self.diags.push(

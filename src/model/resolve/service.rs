@@ -99,8 +99,9 @@ impl Resolver<'_> {
         );
         let resources = match &svc.resources {
             Some(res) => {
-                r.check_requests_within_limits(res.get_ref());
-                sp(res.span(), resources(&mut r.diags, res.get_ref()))
+                let parsed = resources(&mut r.diags, res.get_ref());
+                r.check_requests_within_limits(&parsed);
+                sp(res.span(), parsed)
             }
             None => sp(name.span(), Resources::default()),
         };
