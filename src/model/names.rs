@@ -25,17 +25,27 @@ pub fn service_file(service: &str) -> String {
     format!("kubernetes/{service}.yaml")
 }
 
+/// What a service's ConfigMap adds to its name.
+const CONFIG_SUFFIX: &str = "-config";
+/// What a dashboard's ConfigMap puts between the platform's name and the dashboard's.
+const DASHBOARD_INFIX: &str = "-dashboard-";
+
 /// A service's ConfigMap.
 pub fn config_map(service: &str) -> String {
-    format!("{service}-config")
+    [service, CONFIG_SUFFIX].concat()
+}
+
+/// What the Service of a release's new version adds to the service's name.
+fn version_suffix(strategy: &Strategy) -> &'static str {
+    match strategy {
+        Strategy::Canary(_) => "-canary",
+        Strategy::BlueGreen(_) => "-preview",
+    }
 }
 
 /// The Service Argo Rollouts points at the new version only.
 pub fn version_service(service: &str, strategy: &Strategy) -> String {
-    match strategy {
-        Strategy::Canary(_) => format!("{service}-canary"),
-        Strategy::BlueGreen(_) => format!("{service}-preview"),
-    }
+    [service, version_suffix(strategy)].concat()
 }
 
 /// The AnalysisTemplate of a service whose releases are gated on its SLOs.
@@ -46,7 +56,7 @@ pub fn analysis_template(service: &str) -> String {
 /// The ConfigMap that carries dashboard `dashboard` (a service's name or one of
 /// [`PLATFORM_DASHBOARDS`]) to Grafana's sidecar.
 pub fn dashboard_config_map(platform: &str, dashboard: &str) -> String {
-    format!("{platform}-dashboard-{dashboard}")
+    [platform, DASHBOARD_INFIX, dashboard].concat()
 }
 
 /// One object whose name could meet another's: its kind and whose it is, from which its
@@ -81,17 +91,19 @@ impl<'s> Object<'s> {
 
     /// The name's pieces, in order: hashed as they are, joined only when reported.
     fn pieces(self, platform: &'s str) -> [&'s str; 3] {
-        let suffix = |s: &Service| match s.delivery.as_ref().map(|d| &d.strategy) {
-            Some(Strategy::BlueGreen(_)) => "-preview",
-            _ => "-canary",
-        };
         match self {
             Object::DefaultDeny => [DEFAULT_DENY, "", ""],
-            Object::PlatformDashboard(d) => [platform, "-dashboard-", d],
+            Object::PlatformDashboard(d) => [platform, DASHBOARD_INFIX, d],
             Object::Own(s, _) => [s.name.get_ref(), "", ""],
-            Object::ConfigMap(s) => [s.name.get_ref(), "-config", ""],
-            Object::Dashboard(s) => [platform, "-dashboard-", s.name.get_ref()],
-            Object::Version(s) => [s.name.get_ref(), suffix(s), ""],
+            Object::ConfigMap(s) => [s.name.get_ref(), CONFIG_SUFFIX, ""],
+            Object::Dashboard(s) => [platform, DASHBOARD_INFIX, s.name.get_ref()],
+            Object::Version(s) => [
+                s.name.get_ref(),
+                s.delivery
+                    .as_ref()
+                    .map_or("", |d| version_suffix(&d.strategy)),
+                "",
+            ],
         }
     }
 
