@@ -1,8 +1,9 @@
 //! Text the schema admits but the tools that read berrys' output refuse: characters YAML
-//! cannot carry, and label or annotation keys that kustomize reads as something other than
-//! a string. berrys writes both correctly, but `kubectl kustomize` fails on the
+//! cannot carry, label or annotation keys that kustomize reads as something other than a
+//! string, and values kustomize writes unquoted that YAML 1.1 readers cannot read back.
+//! berrys writes all of them correctly, but `kubectl kustomize` fails on the
 //! `kustomization.yaml` it ships ("control characters are not allowed", "json: unsupported
-//! type"), so they are refused here, at their place.
+//! type"), or PyYAML on what it builds, so they are refused here, at their place.
 
 use std::ops::Range;
 
@@ -10,6 +11,11 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::diagnostic::Diagnostic;
+
+/// Values YAML 1.1 gives types of their own (the merge key and the `value` type) that
+/// kustomize writes unquoted: PyYAML, and so kubernetes-validate and checkov, cannot read
+/// the built output back.
+const YAML_1_1_ONLY: [&str; 2] = ["<<", "="];
 
 /// The tables whose keys become label or annotation keys in the output.
 const KEY_MAPS: [&str; 4] = ["labels", "annotations", "pod_annotations", "node_selector"];
@@ -30,7 +36,11 @@ pub fn check(
     at: &mut Vec<Vec<String>>,
 ) {
     let mut walk = Walk {
-        strings: !text.is_ascii() || text.contains('\\'),
+        strings: !text.is_ascii()
+            || text.contains('\\')
+            || YAML_1_1_ONLY
+                .iter()
+                .any(|v| text.contains(&format!("\"{v}\"")) || text.contains(&format!("'{v}'"))),
         path: Vec::new(),
         out,
         at,
@@ -87,6 +97,8 @@ impl<'t> Walk<'t, '_> {
             DeValue::String(s) if self.strings => {
                 if let Some(c) = unprintable(s) {
                     self.report(unprintable_error(c, value.span()));
+                } else if YAML_1_1_ONLY.contains(&s.as_ref()) {
+                    self.report(yaml_1_1_only_error(s, value.span()));
                 }
             }
             DeValue::Table(t) => self.table(t, keys_are_labels),
@@ -102,6 +114,19 @@ impl<'t> Walk<'t, '_> {
             _ => {}
         }
     }
+}
+
+fn yaml_1_1_only_error(value: &str, span: Range<usize>) -> Diagnostic {
+    Diagnostic::new(
+        crate::diagnostic::codes::INVALID_VALUE,
+        format!("`{value}` alone is a YAML 1.1 merge key or value indicator"),
+        span,
+        "not a string to YAML 1.1",
+    )
+    .with_help(
+        "kustomize writes it unquoted and YAML 1.1 readers (PyYAML: kubernetes-validate, \
+         checkov) then refuse the built manifests; add to the text",
+    )
 }
 
 fn not_a_string_key(name: &str, span: Range<usize>) -> Diagnostic {
