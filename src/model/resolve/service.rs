@@ -464,12 +464,12 @@ impl Resolver<'_> {
                 None => sp(s.span(), Duration::parse("30d").unwrap_or(Duration { millis: 0 })),
             };
             if window.get_ref().millis < MIN_SLO_WINDOW.millis {
-                // The 6h page condition burns 5 % of the budget: over a window shorter than
-                // 5 days that is less than the rate that spends exactly the budget.
+                // The 6h page condition burns 5 % of the budget: over 5 days that is exactly
+                // the rate that spends the budget, below a week too close to it.
                 let factor = crate::model::burn::PAGE[1].factor(*window.get_ref());
                 r.invalid(
                     format!(
-                        "an SLO window of {} would page a service within its budget: the 6h page fires at {factor:.2}× the burn rate that spends the budget",
+                        "an SLO window of {} is shorter than a week: its 6h page would fire at {factor:.2}× the burn rate that spends the budget, and could page a service within its budget",
                         window.get_ref()
                     ),
                     window.span(),
