@@ -141,17 +141,6 @@ pub fn compile(source: &SourceFile, envs: Envs<'_>) -> Result<Vec<Compiled>, Com
     }
 }
 
-/// Sections whose entries are named tables (`[services.<name>]`): an entry with a schema
-/// error can be left out, and the rest still resolve.
-const NAMED_SECTIONS: &[&str] = &[
-    "services",
-    "scaling",
-    "rate_limits",
-    "pools",
-    "datastores",
-    "environments",
-];
-
 /// The schema's diagnostics, then those the model and graph find in the rest of the
 /// document: each wrong part is left out (a named entry such as `[services.api]`, or an
 /// optional top-level table), and a reference to an entry left out is not reported again
@@ -175,7 +164,9 @@ pub fn beyond_schema_errors<'a>(
         };
         let table = pruned.get_mut();
         match at.get(1) {
-            Some(name) if NAMED_SECTIONS.contains(&section.as_str()) => {
+            // A section of named entries (`[services.<name>]`, as the schema declares it):
+            // an entry with a schema error is left out, and the rest still resolve.
+            Some(name) if validate::is_named_section(section) => {
                 if let Some(toml::de::DeValue::Table(entries)) =
                     table.get_mut(section.as_str()).map(toml::Spanned::get_mut)
                 {

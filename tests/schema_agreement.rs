@@ -97,3 +97,31 @@ fn berrys_schema_prints_the_shipped_file() {
     assert_eq!(berrys::commands::schema(&mut out), 0);
     assert_eq!(String::from_utf8(out).unwrap(), shipped);
 }
+
+/// The sections whose schema errors leave out one entry, not the whole section, are the
+/// schema's tables of named entries.
+#[test]
+fn sections_of_named_entries_come_from_the_schema() {
+    use berrys::validate::is_named_section;
+    for named in [
+        "services",
+        "scaling",
+        "rate_limits",
+        "pools",
+        "datastores",
+        "environments",
+        "delivery",
+    ] {
+        assert!(is_named_section(named), "{named}");
+    }
+    for single in [
+        "platform",
+        "observability",
+        "alerting",
+        "secrets",
+        "lint",
+        "nope",
+    ] {
+        assert!(!is_named_section(single), "{single}");
+    }
+}

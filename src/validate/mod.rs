@@ -27,6 +27,12 @@ pub fn schema() -> &'static Value {
     SCHEMA.get_or_init(|| serde_json::from_str(SCHEMA_TEXT).expect("embedded schema is valid JSON"))
 }
 
+/// Whether top-level section `section` is a table of named entries (`[services.<name>]`),
+/// as the schema declares it: its entries are `additionalProperties` of an object schema.
+pub fn is_named_section(section: &str) -> bool {
+    schema()["properties"][section]["additionalProperties"].is_object()
+}
+
 /// Compiles the schema's validator now, if that has not happened yet: beside parsing, it
 /// is off the path of the first [`check`].
 pub fn prepare() {
