@@ -22,10 +22,10 @@ fn promtool_available() -> bool {
     found
 }
 
-/// The fixture's rules and their generated tests.
-fn rendered() -> (String, String) {
-    let source = common::load(&common::root().join("tests/fixtures/valid/alerting.toml"));
-    let files = berrys::render::render(&common::compile_env(&source, None)).unwrap();
+/// The rules of `source` in environment `env` (`None`: the file as written) and their
+/// generated tests.
+fn rules_and_tests(source: &berrys::source::SourceFile, env: Option<&str>) -> (String, String) {
+    let files = berrys::render::render(&common::compile_env(source, env)).unwrap();
     let get = |path: &str| {
         files
             .iter()
@@ -40,14 +40,17 @@ fn rendered() -> (String, String) {
     )
 }
 
-/// `promtool test rules` on `tests` against `rules`: its success and output.
-fn promtool(rules: &str, tests: &str) -> (bool, String) {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("rules.yaml"), rules).unwrap();
-    std::fs::write(dir.path().join("rules.test.yaml"), tests).unwrap();
+/// The fixture's rules and their generated tests.
+fn rendered() -> (String, String) {
+    let source = common::load(&common::root().join("tests/fixtures/valid/alerting.toml"));
+    rules_and_tests(&source, None)
+}
+
+/// `promtool test rules FILE` in `dir`: its success and output.
+fn promtool_test(dir: &std::path::Path, file: &str) -> (bool, String) {
     let out = Command::new("promtool")
-        .args(["test", "rules", "rules.test.yaml"])
-        .current_dir(dir.path())
+        .args(["test", "rules", file])
+        .current_dir(dir)
         .output()
         .unwrap();
     let text = format!(
@@ -56,6 +59,14 @@ fn promtool(rules: &str, tests: &str) -> (bool, String) {
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.success(), text)
+}
+
+/// `promtool test rules` on `tests` against `rules`: its success and output.
+fn promtool(rules: &str, tests: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rules.yaml"), rules).unwrap();
+    std::fs::write(dir.path().join("rules.test.yaml"), tests).unwrap();
+    promtool_test(dir.path(), "rules.test.yaml")
 }
 
 /// `rules` with every `from` replaced by `to` in the rule of `alert` of `service` only.
@@ -276,17 +287,7 @@ tests:
 "#
     );
     std::fs::write(dir.path().join("two.test.yaml"), test).unwrap();
-    let out = Command::new("promtool")
-        .args(["test", "rules", "two.test.yaml"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    promtool_test(dir.path(), "two.test.yaml")
 }
 
 /// The reference with a staging environment in a namespace of its own: its rules and
@@ -298,14 +299,7 @@ fn staging_and_production_rules() -> (String, String) {
         reference.text
     );
     let source = berrys::source::SourceFile::new("platform.toml", text);
-    let rules = |env| {
-        berrys::render::render(&common::compile_env(&source, Some(env)))
-            .unwrap()
-            .into_iter()
-            .find(|f| f.path == "prometheus/rules.yaml")
-            .unwrap()
-            .contents
-    };
+    let rules = |env| rules_and_tests(&source, Some(env)).0;
     (rules("staging"), rules("production"))
 }
 
@@ -342,19 +336,7 @@ fn reference_variant(from: &str, to: &str) -> (String, String) {
     assert!(reference.text.contains(from), "the reference has {from}");
     let source =
         berrys::source::SourceFile::new("platform.toml", reference.text.replacen(from, to, 1));
-    let files = berrys::render::render(&common::compile_env(&source, None)).unwrap();
-    let get = |path: &str| {
-        files
-            .iter()
-            .find(|f| f.path == path)
-            .unwrap_or_else(|| panic!("no {path}"))
-            .contents
-            .clone()
-    };
-    (
-        get("prometheus/rules.yaml"),
-        get("prometheus/rules.test.yaml"),
-    )
+    rules_and_tests(&source, None)
 }
 
 /// An objective whose page conditions need more than every request to fail (80 %: the 6h

@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use super::Resolver;
 use crate::diagnostic::Diagnostic;
-use crate::model::raw::{RawObservability, RawResources};
+use crate::model::raw::RawObservability;
 use crate::model::{Resources, Sp};
 use crate::units::{Cidr, Quantity};
 
@@ -38,13 +38,6 @@ fn invalid(message: String, span: Range<usize>, label: &str, help: &str) -> Diag
         label,
     )
     .with_help(help)
-}
-
-fn parsed(value: &Option<Sp<String>>) -> Option<(f64, &Sp<String>)> {
-    let value = value.as_ref()?;
-    Quantity::parse(value.get_ref())
-        .ok()
-        .map(|q| (q.value, value))
 }
 
 /// A parsed quantity's value and the text and span it was written with.
@@ -102,14 +95,14 @@ impl Resolver<'_> {
     }
 
     /// A quota of zero admits no pod, and its usage alerts divide by zero.
-    pub(super) fn check_quota(&mut self, quota: &RawResources) {
+    pub(super) fn check_quota(&mut self, quota: &Resources) {
         for value in [
             &quota.cpu,
             &quota.memory,
             &quota.cpu_limit,
             &quota.memory_limit,
         ] {
-            if let Some((0.0, value)) = parsed(value) {
+            if let Some((0.0, value)) = value_of(value) {
                 self.diags.push(invalid(
                     format!("a quota of `{}` admits no pod", value.get_ref()),
                     value.span(),

@@ -140,13 +140,11 @@ pub fn resolve(
         .and_then(|e| e.autoscaling.as_ref())
         .or(p.autoscaling.as_ref())
         .is_none_or(|a| *a.get_ref());
-    if let Some(q) = &p.quota {
-        r.check_quota(q.get_ref());
-    }
-    let quota = p
-        .quota
-        .as_ref()
-        .map(|q| sp(q.span(), resources(&mut r.diags, q.get_ref())));
+    let quota = p.quota.as_ref().map(|q| {
+        let parsed = resources(&mut r.diags, q.get_ref());
+        r.check_quota(&parsed);
+        sp(q.span(), parsed)
+    });
 
     let mut observability = observability(&mut r, &raw.observability);
     // A local cluster often has no Prometheus operator where production has one.

@@ -294,8 +294,9 @@ impl Resolver<'_> {
             .map(|dep| format!("the address of dependency `{}`", dep.get_ref()))
     }
 
-    /// Every `except` of an egress destination lies inside its `cidr`.
-    fn check_egress_exceptions(&mut self, e: &crate::model::raw::RawEgress) {
+    /// An egress destination's `cidr` and every `except` are addresses, and each `except` is a
+    /// strict part of the `cidr`.
+    fn check_egress_ranges(&mut self, e: &crate::model::raw::RawEgress) {
         let cidr = self.check_cidr(&e.cidr);
         for except in &e.except {
             let (outer, inner) = match (cidr, self.check_cidr(except)) {
@@ -358,7 +359,7 @@ impl Resolver<'_> {
                     .with_help("give each egress destination its own name"),
                 );
             }
-            r.check_egress_exceptions(e);
+            r.check_egress_ranges(e);
             egress.push(Egress {
                 name: e.name.get_ref().clone(),
                 cidr: e.cidr.get_ref().clone(),
